@@ -1,0 +1,63 @@
+# mpbench: the two commands of the README are `make demo` and `make test`.
+# Each installs what it needs (idempotent: a second run only checks a stamp).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+export MLFLOW_DISABLE_TELEMETRY := true
+export PATH := $(abspath $(BIN)):$(PATH)
+
+REQ := requirements/constraints.txt requirements/torch.txt requirements/openmmlab.txt \
+       requirements/tools.txt requirements/slurm-plugin.txt pyproject.toml
+STAMP := $(VENV)/.mpbench-install-$(shell cat $(REQ) 2>/dev/null | sha256sum | cut -c1-12)
+# Debian packages the tests need (none yet for the demo path; SLURM tests add slurm-wlm, munge).
+APT_PACKAGES ?= git
+
+.PHONY: install demo test lint bench clean-demo help
+help:
+	@echo "make demo   - install, then run the whole benchmark on the bundled demo data"
+	@echo "make test   - install, then run lint and the test suite"
+	@echo "make install - create $(VENV) with the pinned stack (idempotent)"
+
+install: $(STAMP)
+
+$(STAMP): $(REQ)
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required: mmcv 2.1.0 / mmpose 1.3.2)"; exit 1; }
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	 if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
+	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip<25"
+	$(PIP) install -q -c requirements/constraints.txt -r requirements/torch.txt
+	@# mmcv has no wheel with compiled ops on PyPI: build it (about 12 min on 2 cores; pip
+	@# caches the wheel, so a new venv on the same machine takes seconds).
+	$(BIN)/python -c "import mmcv._ext" 2>/dev/null || \
+	  MMCV_WITH_OPS=1 MAX_JOBS=$$(nproc) $(PIP) install --no-build-isolation -c requirements/constraints.txt "mmcv==2.1.0"
+	$(PIP) install -q -c requirements/constraints.txt -r requirements/openmmlab.txt -r requirements/tools.txt
+	$(PIP) install -q --no-deps -c requirements/constraints.txt "mmengine==0.10.7" "mmpose==1.3.2" "mmdet==3.3.0"
+	$(PIP) install -q --no-deps -r requirements/slurm-plugin.txt
+	$(PIP) install -q --no-deps --no-build-isolation -e .
+	$(BIN)/python -c "import mmcv._ext, mmpose.models, mmdet, mlflow, snakemake, dvc; print('stack ok')"
+	@mkdir -p $${XDG_CONFIG_HOME:-$$HOME/.config}/snakemake
+	@link=$${XDG_CONFIG_HOME:-$$HOME/.config}/snakemake/slurm; \
+	 if [ ! -e $$link ] || [ -L $$link ]; then ln -sfn $(abspath workflow/profiles/slurm) $$link; \
+	   echo "linked $$link -> workflow/profiles/slurm (snakemake --profile slurm)"; \
+	 else echo "note: $$link exists and is not a link; use --profile workflow/profiles/slurm"; fi
+	rm -f $(VENV)/.mpbench-install-*
+	touch $@
+
+demo: install
+	$(BIN)/snakemake --profile workflow/profiles/local
+	@echo; cat results/leaderboard.md
+
+test: install
+	$(BIN)/ruff check benchmark tests benchmarks
+	$(BIN)/snakemake --lint
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_eval.py
+
+clean-demo:
+	rm -rf work_dirs results/cells results/data results/mlflow results/leaderboard.* logs .snakemake

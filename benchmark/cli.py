@@ -1,0 +1,237 @@
+"""``mpbench``: the command line the workflow rules, DVC stages and users call.
+
+Heavy imports (torch, MMPose, MLflow) happen inside the handlers so that ``--help`` and the
+light subcommands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from benchmark import __version__
+
+DEFAULT_MATRIX = Path("configs") / "matrix.yaml"
+
+
+def _add_cell_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", required=True, help="dataset name (see `mpbench data list`)")
+    p.add_argument("--modality", required=True, help="modality of the dataset, e.g. thermal")
+    p.add_argument("--model", required=True, help="model config name under configs/models/")
+    p.add_argument("--work-dir", type=Path, default=None,
+                   help="work dir of the cell (default: work_dirs/<dataset>/<modality>/<model>)")
+
+
+def _cmd_matrix(args: argparse.Namespace) -> int:
+    from benchmark.workflow.matrix import cells_from_config, load_config
+
+    cells = cells_from_config(load_config(args.config))
+    if args.json:
+        print(json.dumps([c.__dict__ for c in cells], indent=2))
+    else:
+        print(f"{'dataset':<12} {'modality':<14} model")
+        for c in cells:
+            print(f"{c.dataset:<12} {c.modality:<14} {c.model}")
+        print(f"{len(cells)} cells")
+    return 0
+
+
+def _cmd_data_stage(args: argparse.Namespace) -> int:
+    from benchmark.datasets import get_spec
+    from benchmark.datasets.stages import STAGES
+
+    STAGES[args.stage](get_spec(args.dataset), Path(args.data_root))
+    return 0
+
+
+def _cmd_data_repro(args: argparse.Namespace) -> int:
+    from benchmark.workflow.dvc import repro_dataset
+
+    repro_dataset(args.dataset, stamp=args.stamp)
+    return 0
+
+
+def _cmd_data_list(args: argparse.Namespace) -> int:
+    from benchmark.datasets.status import dataset_table
+
+    rows = dataset_table(Path(args.data_root))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        print(f"{r['name']}: {r['description']}")
+        print(f"  modalities: {', '.join(r['modalities'])}")
+        print(f"  splits: {', '.join(r['splits'])}   protocol: {r['protocol']}   "
+              f"layout: {r['layout']} ({r['num_keypoints']} keypoints)")
+        print(f"  license: {r['license']}")
+        print(f"  status: {r['status']}")
+    return 0
+
+
+def _cmd_tracking_init(args: argparse.Namespace) -> int:
+    from benchmark.tracking.store import init_store, tracking_uri
+
+    exp_id = init_store(args.experiment)
+    info = {"tracking_uri": tracking_uri(), "experiment": args.experiment,
+            "experiment_id": exp_id}
+    if args.stamp:
+        args.stamp.parent.mkdir(parents=True, exist_ok=True)
+        args.stamp.write_text(json.dumps(info, indent=2) + "\n")
+    print(json.dumps(info))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from benchmark.models.train import train_cell
+
+    overrides = {"epochs": args.epochs or None, "seed": args.seed,
+                 "batch_size": args.batch_size or None}
+    summary = train_cell(args.dataset, args.modality, args.model, overrides=overrides,
+                         experiment=args.experiment, work_dir=args.work_dir,
+                         device=args.device)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from benchmark.models.evaluate import evaluate_cell
+
+    metrics = evaluate_cell(args.dataset, args.modality, args.model, work_dir=args.work_dir,
+                            out_dir=args.out_dir, bootstrap=args.bootstrap, seed=args.seed,
+                            device=args.device)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from benchmark.reports.leaderboard import Leaderboard, fetch_results
+    from benchmark.workflow.matrix import Cell, cells_from_config, load_config
+
+    if args.cell:
+        cells = sorted(Cell(*_split_cell(k)) for k in args.cell)
+        experiment = args.experiment or "mpbench"
+    else:
+        config = load_config(args.config)
+        cells = cells_from_config(config)
+        experiment = args.experiment or config.get("experiment", "mpbench")
+    board = Leaderboard.build(cells, fetch_results(cells, experiment))
+    for path in board.write(args.out_dir):
+        print(path)
+    missing = [c.key for c in cells if c not in board.results]
+    if missing:
+        print(f"warning: no evaluated run for {len(missing)} cell(s): {', '.join(missing)}",
+              file=sys.stderr)
+    return 0
+
+
+def _split_cell(key: str) -> tuple[str, str, str]:
+    from benchmark.errors import MpbenchError
+
+    parts = key.split("/")
+    if len(parts) != 3 or not all(parts):
+        raise MpbenchError(f"--cell {key!r}: expected DATASET/MODALITY/MODEL")
+    return parts[0], parts[1], parts[2]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mpbench",
+        description="Pose estimation beyond visible light: data stages, training, evaluation, "
+                    "tracking and leaderboards. The full pipeline runs with `snakemake`; these "
+                    "subcommands are its steps.")
+    parser.add_argument("--version", action="version", version=f"mpbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("matrix", help="print the benchmark cells of a matrix file")
+    p.add_argument("--config", type=Path, default=DEFAULT_MATRIX)
+    p.add_argument("--json", action="store_true", help="print the cells as JSON")
+    p.set_defaults(func=_cmd_matrix)
+
+    data = sub.add_parser("data", help="dataset stages (what dvc.yaml runs) and status")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="STEP")
+    for stage, text in (("download", "download (demo: generate) into data/<dataset>/raw"),
+                        ("qa", "annotation QA into data/<dataset>/qa"),
+                        ("preprocess", "derive modalities into data/<dataset>/processed")):
+        sp = dsub.add_parser(stage, help=text)
+        sp.add_argument("--dataset", required=True)
+        sp.add_argument("--data-root", default="data")
+        sp.set_defaults(func=_cmd_data_stage, stage=stage)
+    sp = dsub.add_parser("repro", help="bring a dataset's DVC stages up to date (`dvc repro`), "
+                                        "serialised by a lock so parallel callers never collide")
+    sp.add_argument("--dataset", required=True)
+    sp.add_argument("--stamp", type=Path, default=None,
+                    help="write the dataset's data version (from dvc.lock) to this JSON file")
+    sp.set_defaults(func=_cmd_data_repro)
+    sp = dsub.add_parser("list", help="datasets with modalities, splits, protocol, license, "
+                                       "local status")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--data-root", default="data")
+    sp.set_defaults(func=_cmd_data_list)
+
+    p = sub.add_parser("tracking-init", help="create the MLflow store and experiment once, "
+                                              "before parallel jobs")
+    p.add_argument("--experiment", default="mpbench")
+    p.add_argument("--stamp", type=Path, default=None)
+    p.set_defaults(func=_cmd_tracking_init)
+
+    p = sub.add_parser("train", help="train one benchmark cell (resumes an interrupted run)")
+    _add_cell_args(p)
+    p.add_argument("--experiment", default="mpbench", help="MLflow experiment")
+    p.add_argument("--epochs", type=int, default=0,
+                   help="override the model config's number of epochs (0: keep)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=0,
+                   help="override the training batch size (0: keep)")
+    p.add_argument("--device", default=None, help="cpu, cuda (default: cuda if available)")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="predict on the evaluation split and score one cell")
+    _add_cell_args(p)
+    p.add_argument("--out-dir", type=Path, default=None,
+                   help="where predictions and metrics go (default: results/cells/<cell>)")
+    p.add_argument("--bootstrap", type=int, default=200,
+                   help="bootstrap resamples over images for the 95%% interval (0: none)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument("--device", default=None)
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("leaderboard", help="leaderboard tables from the MLflow runs")
+    p.add_argument("--config", type=Path, default=DEFAULT_MATRIX,
+                   help="matrix file giving the cells and experiment (unless --cell is used)")
+    p.add_argument("--cell", action="append", default=[], metavar="DATASET/MODALITY/MODEL",
+                   help="a cell to include (repeatable); overrides --config")
+    p.add_argument("--experiment", default=None, help="MLflow experiment")
+    p.add_argument("--out-dir", type=Path, default=Path("results"))
+    p.set_defaults(func=_cmd_leaderboard)
+
+    for module in ("benchmark.evaluation.cli", "benchmark.qa.cli"):
+        try:
+            __import__(module, fromlist=["register"]).register(sub)
+        except ModuleNotFoundError as exc:  # a stage package not installed in this checkout
+            if exc.name is None or not exc.name.startswith("benchmark"):
+                raise
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmark.errors import UserError, format_user_error
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        if os.environ.get("MPBENCH_DEBUG"):
+            raise
+        print(format_user_error(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""What every protocol provides, so that evaluation, bootstrap and comparison are generic.
+
+A protocol turns ground truth and predictions into a *prepared* evaluation: the expensive,
+per-unit work (matching, distances) done once, and a cheap re-aggregation that takes integer
+weights per unit (image or frame). ``point()`` is the reference number; ``resampled(w)`` is the
+same aggregation with unit ``i`` counted ``w[i]`` times, which is all a bootstrap needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from benchmark.evaluation.inputs import GroundTruth
+
+PredictionSource = str | Path | list
+
+
+class Prepared(Protocol):
+    """A protocol's per-unit intermediate results for one prediction set."""
+
+    n_units: int
+    details: dict[str, Any]
+
+    def point(self) -> dict[str, float]:
+        """Every statistic, exactly as the reference evaluator computes it."""
+        ...
+
+    def resampled(self, weights: np.ndarray) -> dict[str, float]:
+        """Every statistic with unit ``i`` counted ``weights[i]`` times."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """A named evaluation protocol."""
+
+    name: str
+    headline: str
+    scale: Literal["fraction", "percent"]
+    unit: str  # what the bootstrap resamples
+    summary: str
+    prepare: Callable[[GroundTruth, PredictionSource, Sequence[float] | None], Prepared]

@@ -1,0 +1,220 @@
+"""``mpii-pckh``: MPII PCKh as HRNet's and mmpose's MPII evaluation computes it.
+
+Ground truth is mpbench's canonical JSON (zero-based pixels, ``head_box: [x1, y1, x2, y2]`` per
+annotation); :func:`mpii_mat_to_coco` builds it from the ``gt_valid.mat`` those codebases use.
+
+- Normaliser: 0.6 x the head box diagonal. A joint is correct when ``error / normaliser <= t``.
+- A GT joint counts when it is labelled (visibility > 0); nothing else is read.
+- Groups: Head = head_top; the others average the left and right joint rates.
+- Mean (and Mean@0.1) = total hits / total labelled joints over the 14 joints other than pelvis
+  and thorax (HRNet's ``jnt_ratio`` weighting, summed as HRNet sums it).
+- The PCKh curve uses thresholds ``arange(0, 0.51, 0.01)``; ``Mean@0.1`` reads it at 0.10 (HRNet
+  prints index 11, i.e. 0.11, under that name; mmpose uses 0.10).
+
+Pairing (mpbench's choice; MPII itself is single-person, evaluated per GT person): within an
+image, predictions and GT persons are paired one-to-one by ``scipy``'s linear assignment,
+minimising the mean normalised error over each GT person's labelled joints. A GT person left
+without a prediction scores 0 on all its joints; predictions left over are ignored. Predicted
+coordinates are used as they are (no "absent" value), as HRNet does.
+
+Values are percentages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.datasets.layouts import MPII16
+from benchmark.evaluation.base import PredictionSource, ProtocolSpec
+from benchmark.evaluation.errors import EvaluationInputError
+from benchmark.evaluation.inputs import GroundTruth, load_predictions
+
+SC_BIAS = 0.6
+THRESHOLD = 0.5
+CURVE = np.arange(0, 0.5 + 0.01, 0.01)  # HRNet's thresholds; CURVE[50] == 0.5 exactly
+AT_05 = int(np.flatnonzero(CURVE == THRESHOLD)[0])
+AT_01 = int(np.flatnonzero(CURVE == 0.1)[0])
+#: Joints outside every group and outside the mean.
+EXCLUDED = ("pelvis", "thorax")
+GROUPS = (("Head", ("head_top",)), ("Shoulder", ("left_shoulder", "right_shoulder")),
+          ("Elbow", ("left_elbow", "right_elbow")), ("Wrist", ("left_wrist", "right_wrist")),
+          ("Hip", ("left_hip", "right_hip")), ("Knee", ("left_knee", "right_knee")),
+          ("Ankle", ("left_ankle", "right_ankle")))
+
+
+def mpii_mat_to_coco(mat_path: str | Path) -> dict:
+    """MPII's ``gt_valid.mat`` (MATLAB 1-based pixels) -> mpbench's canonical COCO-style dict.
+
+    Person ``i`` of the file becomes image and annotation ``i + 1`` (the file names no images).
+    Joints and head boxes are shifted to zero-based pixels; a joint flagged ``jnt_missing`` is
+    written as ``(0, 0, 0)``, every other joint with visibility 2, *including* joints stored at
+    (0, 0) but not flagged missing (they count in HRNet's denominator).
+    """
+    from scipy.io import loadmat  # scipy is imported only where needed (start-up time)
+
+    mat = loadmat(str(mat_path))
+    missing = np.asarray(mat["jnt_missing"], dtype=bool)  # (16, N)
+    pos = np.asarray(mat["pos_gt_src"], dtype=np.float64) - 1.0  # (16, 2, N)
+    head = np.asarray(mat["headboxes_src"], dtype=np.float64) - 1.0  # (corner, xy, N)
+    k, n = missing.shape
+    if k != MPII16.num_keypoints:
+        raise EvaluationInputError(f"{mat_path}: expected {MPII16.num_keypoints} joints, got {k}")
+    images, annotations = [], []
+    for i in range(n):
+        kp = np.concatenate([pos[:, :, i], np.full((k, 1), 2.0)], axis=1)
+        kp[missing[:, i]] = 0.0
+        images.append({"id": i + 1, "file_name": "", "mat_index": i})
+        annotations.append({
+            "id": i + 1, "image_id": i + 1, "category_id": 1, "iscrowd": 0,
+            "keypoints": kp.ravel().tolist(), "num_keypoints": int((~missing[:, i]).sum()),
+            "head_box": [float(head[0, 0, i]), float(head[0, 1, i]),
+                         float(head[1, 0, i]), float(head[1, 1, i])]})
+    return {"images": images, "annotations": annotations,
+            "categories": [MPII16.coco_category(1)]}
+
+
+@dataclass(frozen=True)
+class MpiiPersons:
+    xy: np.ndarray  # (G, 16, 2)
+    labelled: np.ndarray  # (G, 16) bool
+    normaliser: np.ndarray  # (G,)
+    image: np.ndarray  # (G,) image position
+
+
+def gt_persons(gt: GroundTruth) -> MpiiPersons:
+    k = MPII16.num_keypoints
+    names = gt.keypoint_names
+    if names is not None and tuple(names) != MPII16.keypoints:
+        raise gt.error(f"mpii-pckh expects MPII's joint order {list(MPII16.keypoints)}")
+    xy, labelled, norm, image = [], [], [], []
+    for pos, anns in enumerate(gt.annotations_by_image):
+        for ann in anns:
+            box = ann.get("head_box")
+            if box is None or len(box) != 4 or len(ann.get("keypoints", ())) != 3 * k:
+                raise gt.error(f"annotation id {ann.get('id')!r} needs 'head_box' [x1, y1, x2, y2]"
+                               f" and {3 * k} keypoint values")
+            kp = np.asarray(ann["keypoints"], dtype=np.float64).reshape(k, 3)
+            xy.append(kp[:, :2])
+            labelled.append(kp[:, 2] > 0)
+            diag = np.asarray(box[2:], dtype=np.float64) - np.asarray(box[:2], dtype=np.float64)
+            norm.append(np.linalg.norm(diag) * SC_BIAS)
+            image.append(pos)
+    return MpiiPersons(np.array(xy).reshape(-1, k, 2), np.array(labelled).reshape(-1, k),
+                       np.array(norm), np.array(image, dtype=np.int64))
+
+
+def pair(persons: MpiiPersons, pred_xy: np.ndarray, pred_image: np.ndarray) -> np.ndarray:
+    """Prediction index paired with each GT person (-1: none), one-to-one within an image."""
+    from scipy.optimize import linear_sum_assignment
+
+    chosen = np.full(len(persons.image), -1, dtype=np.int64)
+    gt_of: dict[int, list[int]] = {}
+    for g, img in enumerate(persons.image.tolist()):
+        gt_of.setdefault(img, []).append(g)
+    pred_of: dict[int, list[int]] = {}
+    for p, img in enumerate(pred_image.tolist()):
+        pred_of.setdefault(img, []).append(p)
+    for img, gts in gt_of.items():
+        preds = pred_of.get(img, [])
+        if len(gts) == 1 and len(preds) == 1:
+            chosen[gts[0]] = preds[0]
+        elif preds:
+            err = _normalised_error(persons, gts, pred_xy[preds])  # (P, G)
+            rows, cols = linear_sum_assignment(err)
+            chosen[np.asarray(gts)[cols]] = np.asarray(preds)[rows]
+    return chosen
+
+
+def _normalised_error(persons: MpiiPersons, gts: list[int], pred_xy: np.ndarray) -> np.ndarray:
+    dist = np.linalg.norm(pred_xy[:, None] - persons.xy[gts][None], axis=3)
+    dist = dist / persons.normaliser[gts][None, :, None]
+    lab = persons.labelled[gts][None]
+    return np.where(lab, dist, 0).sum(axis=2) / np.maximum(lab.sum(axis=2), 1)
+
+
+def joint_hits(persons: MpiiPersons, pred_xy: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """(G, len(CURVE), 16) bool: labelled, paired and within each threshold."""
+    pred = np.full_like(persons.xy, np.nan)
+    pred[chosen >= 0] = pred_xy[chosen[chosen >= 0]]
+    err = np.sqrt(np.sum((pred - persons.xy) ** 2, axis=2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = err / persons.normaliser[:, None]
+        hits = scaled[:, None, :] <= CURVE[None, :, None]
+    return hits & persons.labelled[:, None, :]
+
+
+class MpiiPrepared:
+    """Per-image hit and labelled-joint counts; stats are ratios of weighted sums."""
+
+    def __init__(self, hits: np.ndarray, labelled: np.ndarray, unit: np.ndarray,
+                 details: dict[str, Any]) -> None:
+        units, inverse = np.unique(unit, return_inverse=True)
+        self.n_units = len(units)
+        self.details = details
+        self._hits = np.zeros((self.n_units, *hits.shape[1:]))
+        np.add.at(self._hits, inverse, hits)
+        self._count = np.zeros((self.n_units, labelled.shape[1]))
+        np.add.at(self._count, inverse, labelled)
+        self.details["curve"] = self._curve(np.ones(self.n_units, dtype=np.int64))
+
+    def point(self) -> dict[str, float]:
+        return self.resampled(np.ones(self.n_units, dtype=np.int64))
+
+    def resampled(self, weights: np.ndarray) -> dict[str, float]:
+        pckh, ratio = self._rates(weights)
+        at05 = pckh[AT_05]
+        idx = MPII16.index
+        out = {name: float(0.5 * (at05[idx[joints[0]]] + at05[idx[joints[1]]]))
+               if len(joints) == 2 else float(at05[idx[joints[0]]]) for name, joints in GROUPS}
+        out["Mean"] = _weighted_mean(at05, ratio)
+        out["Mean@0.1"] = _weighted_mean(pckh[AT_01], ratio)
+        out.update({f"joint/{n}": float(at05[j]) for j, n in enumerate(MPII16.keypoints)})
+        return out
+
+    def _rates(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        count = weights @ self._count  # (16,)
+        hits = np.tensordot(weights, self._hits, axes=1)  # (len(CURVE), 16)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pckh = 100.0 * hits / count
+        kept = np.ones(len(count), dtype=bool)
+        kept[[MPII16.index[j] for j in EXCLUDED]] = False
+        ratio = np.where(kept, count, 0) / np.sum(np.where(kept, count, 0))
+        return pckh, np.where(kept, ratio, 0.0)
+
+    def _curve(self, weights: np.ndarray) -> dict[str, list[float]]:
+        pckh, ratio = self._rates(weights)
+        return {"thresholds": [round(float(t), 2) for t in CURVE],
+                "Mean": [_weighted_mean(row, ratio) for row in pckh]}
+
+
+def _weighted_mean(pckh: np.ndarray, ratio: np.ndarray) -> float:
+    """HRNet's ``np.sum(PCKh * jnt_ratio)`` over its masked 16-vector (masked entries sum as 0).
+
+    A joint without any labelled instance has weight 0 and is left out (HRNet would print NaN);
+    otherwise the summed vector, and so the result, is HRNet's bit for bit.
+    """
+    return float(np.sum(np.where(ratio > 0, pckh * ratio, 0.0)))
+
+
+def prepare_mpii(gt: GroundTruth, preds: PredictionSource,
+                 sigmas: Sequence[float] | None = None) -> MpiiPrepared:
+    persons = gt_persons(gt)
+    predictions = load_predictions(preds, gt, MPII16.num_keypoints)
+    pred_xy = predictions.keypoints[:, :, :2]
+    pred_image = np.array([gt.image_index[i] for i in predictions.image_ids], dtype=np.int64)
+    chosen = pair(persons, pred_xy, pred_image)
+    hits = joint_hits(persons, pred_xy, chosen)
+    details = {"engine": "mpbench", "gt_persons": len(chosen),
+               "paired_persons": int((chosen >= 0).sum()), "predictions": len(predictions)}
+    return MpiiPrepared(hits, persons.labelled, persons.image, details)
+
+
+MPII_PCKH = ProtocolSpec(
+    name="mpii-pckh", headline="Mean", scale="percent", unit="image",
+    summary="MPII PCKh@0.5 (HRNet/mmpose semantics, head-box normaliser), percent",
+    prepare=prepare_mpii)

@@ -1,0 +1,45 @@
+"""Loading MMEngine checkpoints under PyTorch's ``weights_only`` default (torch >= 2.6).
+
+MMEngine's resume and ``load_from`` call ``torch.load`` without ``weights_only``; since torch
+2.6 that means ``weights_only=True``, and MMEngine's own checkpoints are refused because their
+``meta``/``message_hub`` hold numpy scalars and arrays and MMEngine's ``HistoryBuffer``.
+Rather than disabling the safe unpickler for everything (``weights_only=False``), mpbench
+allows exactly the globals that MMEngine checkpoints contain. Any other global (e.g. an
+arbitrary callable in a tampered file) is still refused by torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def _numpy_globals() -> list:
+    allowed: list = [np.ndarray, np.dtype, np.core.multiarray._reconstruct,
+                     np.core.multiarray.scalar]
+    # The dtype classes numpy pickles with (np.dtypes.Float64DType, ...), numpy >= 1.25.
+    dtypes = getattr(np, "dtypes", None)
+    if dtypes is not None:
+        allowed += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith("DType")]
+    return allowed
+
+
+def mmengine_safe_globals() -> list:
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    return [*_numpy_globals(), HistoryBuffer]
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Register the MMEngine checkpoint globals with torch's safe unpickler (idempotent)."""
+    torch.serialization.add_safe_globals(mmengine_safe_globals())
+
+
+def is_valid_checkpoint(path: str) -> bool:
+    """True when ``path`` is a complete, loadable checkpoint (a truncated file is not)."""
+    allow_mmengine_checkpoints()
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - any failure means "not usable", the caller skips it
+        return False
+    return isinstance(ckpt, dict) and "state_dict" in ckpt

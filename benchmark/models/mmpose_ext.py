@@ -1,0 +1,93 @@
+"""MMPose/MMEngine extensions mpbench registers (imported through ``custom_imports``).
+
+- ``LoadModalityImage``: reads any modality (8-bit colour, 8/16-bit single channel, 16-bit
+  depth in millimetres, low-resolution depth) as the 3-channel uint8 image in the annotation
+  frame that the rest of MMPose's top-down pipeline expects.
+- ``MlflowEpochHook``: logs the mean training loss (and learning rate) of every epoch to the
+  cell's MLflow run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmengine.hooks import Hook
+from mmpose.registry import HOOKS, TRANSFORMS
+
+from benchmark.modalities.inputs import to_network_input
+
+
+@TRANSFORMS.register_module()
+class LoadModalityImage(BaseTransform):
+    """Load ``results['img_path']`` and convert it to the network input of its modality."""
+
+    def __init__(self, kind: str = "rgb", value_range: list[float] | None = None,
+                 upsample: int = 1) -> None:
+        self.kind = kind
+        self.value_range = tuple(value_range) if value_range else None
+        self.upsample = int(upsample)
+
+    def transform(self, results: dict) -> dict:
+        path = results["img_path"]
+        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if raw is None:
+            raise FileNotFoundError(f"{path}: image missing or unreadable ({self.kind})")
+        img = to_network_input(raw, self.kind, value_range=self.value_range,
+                               upsample=self.upsample)
+        results["img"] = img
+        results["img_shape"] = img.shape[:2]
+        results["ori_shape"] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(kind={self.kind!r}, value_range={self.value_range}, "
+                f"upsample={self.upsample})")
+
+
+@HOOKS.register_module()
+class MlflowEpochHook(Hook):
+    """Log per-epoch mean loss to MLflow, with the 1-based epoch as the step.
+
+    A resumed training continues at the next epoch, so the loss curve of an interrupted cell
+    has no duplicate steps.
+    """
+
+    priority = "LOW"
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self._sums: dict[str, float] = {}
+        self._count = 0
+
+    def before_train_epoch(self, runner) -> None:
+        self._sums, self._count = {}, 0
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if not outputs:
+            return
+        self._count += 1
+        for key, value in outputs.items():
+            if key.startswith("loss") or key.startswith("acc"):
+                self._sums[key] = self._sums.get(key, 0.0) + float(value)
+
+    def after_train_epoch(self, runner) -> None:
+        from benchmark.tracking.runs import log_metrics
+
+        if not self._count:
+            return
+        metrics = {f"train/{k}": v / self._count for k, v in self._sums.items()}
+        lrs = runner.optim_wrapper.get_lr().get("lr")
+        if lrs:
+            metrics["train/lr"] = float(lrs[0])
+        log_metrics(self.run_id, metrics, step=runner.epoch + 1)
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(height, width) of an image file without decoding more than needed."""
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise FileNotFoundError(f"{path}: image missing or unreadable")
+    return tuple(np.asarray(img.shape[:2]).tolist())  # type: ignore[return-value]

@@ -1,0 +1,141 @@
+"""Train one benchmark cell with MMEngine, tracked in the cell's MLflow run.
+
+Re-running a cell is safe: a finished cell (its ``train_summary.json`` exists with the same
+config digest) returns at once; an interrupted one resumes from the newest valid checkpoint
+in its work dir and logs into the same MLflow run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from benchmark.workflow.matrix import Cell
+
+SUMMARY = "train_summary.json"
+
+
+def default_work_dir(cell: Cell) -> Path:
+    return Path("work_dirs") / cell.dataset / cell.modality / cell.model
+
+
+def git_commit() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + ("-dirty" if dirty else "")
+
+
+def cell_params(cell: Cell, cfg, digest: str) -> dict[str, Any]:
+    from benchmark.workflow.dvc import data_version
+
+    return {
+        "dataset": cell.dataset, "modality": cell.modality, "model": cell.model,
+        "config_digest": digest, "data_version": data_version(cell.dataset),
+        "git_commit": git_commit(), "max_epochs": cfg.train_cfg.max_epochs,
+        "batch_size": cfg.train_dataloader.batch_size, "seed": cfg.randomness.seed,
+        "input_size": "x".join(map(str, cfg.codec.input_size)),
+        "optimizer": cfg.optim_wrapper.optimizer.type, "lr": cfg.optim_wrapper.optimizer.lr,
+    }
+
+
+def newest_valid_checkpoint(work_dir: Path) -> Path | None:
+    """The newest ``epoch_*.pth`` that loads completely (a truncated file is skipped)."""
+    from benchmark.models.checkpoints import is_valid_checkpoint
+
+    ckpts = sorted(work_dir.glob("epoch_*.pth"), key=lambda p: int(p.stem.split("_")[1]),
+                   reverse=True)
+    return next((p for p in ckpts if is_valid_checkpoint(str(p))), None)
+
+
+def train_cell(dataset: str, modality: str, model: str, *,
+               overrides: dict[str, Any] | None = None, experiment: str = "mpbench",
+               work_dir: Path | None = None, device: str | None = None) -> dict[str, Any]:
+    """Train a cell; ``overrides`` may set ``epochs``, ``seed`` and ``batch_size``."""
+    from benchmark.models.checkpoints import allow_mmengine_checkpoints
+    from benchmark.models.compose import compose, config_digest
+    from benchmark.tracking import runs
+
+    cell = Cell(dataset, modality, model)
+    work_dir = Path(work_dir or default_work_dir(cell))
+    cfg = compose(cell, work_dir=work_dir, overrides=overrides)
+    digest = config_digest(cfg)
+
+    summary_path = work_dir / SUMMARY
+    if summary_path.is_file():
+        done = json.loads(summary_path.read_text())
+        if done.get("config_digest") == digest and Path(done["checkpoint"]).is_file():
+            return done  # finished before: nothing to do
+
+    _check_inputs(cfg)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    run_id = runs.open_cell_run(cell.key, digest, experiment=experiment, tags={
+        "mpbench.dataset": dataset, "mpbench.modality": modality, "mpbench.model": model})
+    (work_dir / "mlflow_run_id").write_text(run_id + "\n")
+    runs.log_params(run_id, cell_params(cell, cfg, digest))
+    runs.set_tags(run_id, {runs.TAG_STATE: "training"})
+
+    resume_from = newest_valid_checkpoint(work_dir)
+    cfg.load_from = str(resume_from) if resume_from else None
+    cfg.resume = resume_from is not None
+    cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="MlflowEpochHook", run_id=run_id)]
+    if device:
+        cfg.device = device
+    cfg.dump(str(work_dir / "config.py"))
+
+    allow_mmengine_checkpoints()
+    _limit_threads()
+    from mmengine.runner import Runner
+
+    import benchmark.models.mmpose_ext  # noqa: F401 - registers LoadModalityImage, hooks
+
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+    final = work_dir / f"epoch_{cfg.train_cfg.max_epochs}.pth"
+    summary = {"cell": cell.key, "run_id": run_id, "config_digest": digest,
+               "checkpoint": str(final), "epochs": cfg.train_cfg.max_epochs,
+               "resumed_from": str(resume_from) if resume_from else None}
+    val = {k: v for k, v in runner.message_hub.log_scalars.items() if k.startswith("coco/")}
+    if val:
+        runs.log_metrics(run_id, {f"val/{k.split('/', 1)[1]}": float(v.current())
+                                  for k, v in val.items()})
+    runs.log_artifact(run_id, str(work_dir / "config.py"), "config")
+    runs.set_tags(run_id, {runs.TAG_STATE: "trained"})
+    tmp = summary_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    tmp.replace(summary_path)
+    return summary
+
+
+def _check_inputs(cfg) -> None:
+    """Fail early, naming the file, when a dataset has not been prepared."""
+    from benchmark.errors import MpbenchError
+
+    ds = cfg.mpbench["dataset"]
+    for key in ("train_dataloader", "test_dataloader"):
+        ann = Path(cfg[key].dataset.ann_file)
+        if not ann.is_file():
+            raise MpbenchError(
+                f"{ann}: annotation file missing for dataset {ds!r}; prepare the dataset with "
+                f"`dvc repro preprocess@{ds}` (or `mpbench data list` for what is missing)")
+        img_root = Path(cfg[key].dataset.data_prefix["img"])
+        if not img_root.is_dir():
+            raise MpbenchError(f"{img_root}: image folder missing for dataset {ds!r}; run "
+                               f"`dvc repro preprocess@{ds}`")
+
+
+def _limit_threads() -> None:
+    """Use the cores Snakemake gave the job (``MPBENCH_THREADS``), not all of the machine."""
+    n = os.environ.get("MPBENCH_THREADS")
+    if n:
+        import torch
+
+        torch.set_num_threads(max(1, int(n)))

@@ -1,0 +1,1 @@
+"""Reports: leaderboard and paper tables built from the MLflow runs."""

@@ -1,0 +1,118 @@
+"""One MLflow run per benchmark cell, resumed rather than duplicated.
+
+A cell's run is found by its tags (``mpbench.cell`` and ``mpbench.config_digest``): a training
+job that was killed and re-run, or an evaluation job, reopens the same run. When the composed
+config changes (new digest), a new run is created and the older runs of that cell are tagged
+``mpbench.superseded_by``; the leaderboard only reads the newest complete run per cell.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from benchmark.tracking.store import DEFAULT_EXPERIMENT, init_store, tracking_uri
+
+T = TypeVar("T")
+
+TAG_CELL = "mpbench.cell"
+TAG_DIGEST = "mpbench.config_digest"
+TAG_STATE = "mpbench.state"
+TAG_SUPERSEDED = "mpbench.superseded_by"
+
+
+def _client():
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri())
+
+
+def with_retry(fn: Callable[..., T], *args: Any, attempts: int = 12, **kwargs: Any) -> T:
+    """Call an MLflow client function, retrying while SQLite reports a busy/locked database.
+
+    Several local jobs share one SQLite file; a writer can find it locked for a moment.
+    Any other error is raised at once.
+    """
+    delay = 0.2
+    for i in range(attempts):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - classify by message, re-raise the rest
+            msg = str(exc).lower()
+            if i == attempts - 1 or not ("locked" in msg or "busy" in msg):
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 5.0)
+    raise AssertionError("unreachable")
+
+
+def cell_runs(cell_key: str, experiment: str = DEFAULT_EXPERIMENT) -> list:
+    """All live runs of a cell, newest first."""
+    client = _client()
+    exp = with_retry(client.get_experiment_by_name, experiment)
+    if exp is None:
+        return []
+    return with_retry(
+        client.search_runs, [exp.experiment_id],
+        filter_string=f"tags.`{TAG_CELL}` = '{cell_key}'",
+        order_by=["attributes.start_time DESC"], max_results=1000)
+
+
+def open_cell_run(cell_key: str, digest: str, *, experiment: str = DEFAULT_EXPERIMENT,
+                  tags: dict[str, str] | None = None) -> str:
+    """Return the run id for (cell, config digest), creating the run only if none exists."""
+    client = _client()
+    exp_id = init_store(experiment)
+    runs = cell_runs(cell_key, experiment)
+    for run in runs:
+        if run.data.tags.get(TAG_DIGEST) == digest:
+            with_retry(client.update_run, run.info.run_id, status="RUNNING")
+            return run.info.run_id
+    run = with_retry(
+        client.create_run, exp_id, run_name=cell_key,
+        tags={TAG_CELL: cell_key, TAG_DIGEST: digest, TAG_STATE: "created", **(tags or {})})
+    for old in runs:
+        with_retry(client.set_tag, old.info.run_id, TAG_SUPERSEDED, run.info.run_id)
+    return run.info.run_id
+
+
+def log_params(run_id: str, params: dict[str, Any]) -> None:
+    """Log params once; re-logging an unchanged value (a resumed job) is a no-op."""
+    from mlflow.entities import Param
+
+    client = _client()
+    existing = with_retry(client.get_run, run_id).data.params
+    new = [Param(k, str(v)) for k, v in params.items() if k not in existing]
+    changed = {k: (existing[k], str(v)) for k, v in params.items()
+               if k in existing and existing[k] != str(v)}
+    if changed:
+        raise ValueError(f"run {run_id}: params differ from the logged ones: {changed}")
+    if new:
+        with_retry(client.log_batch, run_id, params=new)
+
+
+def log_metrics(run_id: str, metrics: dict[str, float], step: int | None = None) -> None:
+    from mlflow.entities import Metric
+
+    ts = int(time.time() * 1000)
+    batch = [Metric(k, float(v), ts, step or 0) for k, v in metrics.items()]
+    if batch:
+        with_retry(_client().log_batch, run_id, metrics=batch)
+
+
+def set_tags(run_id: str, tags: dict[str, str]) -> None:
+    from mlflow.entities import RunTag
+
+    with_retry(_client().log_batch, run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+
+def log_artifact(run_id: str, path: str, artifact_path: str | None = None) -> None:
+    with_retry(_client().log_artifact, run_id, path, artifact_path)
+
+
+def finish_run(run_id: str, state: str) -> None:
+    client = _client()
+    with_retry(client.set_tag, run_id, TAG_STATE, state)
+    with_retry(client.set_terminated, run_id, "FINISHED")

@@ -1,0 +1,82 @@
+"""Where runs are stored, and creating the store once before parallel jobs.
+
+The default store is SQLite under ``results/mlflow/`` (MLflow 3.13+ refuses a ``./mlruns`` file
+store). A brand-new SQLite store opened by many processes at once races on its schema
+migration, so the store and the experiment are created once, under a file lock, by
+:func:`init_store` (the workflow's ``mlflow_init`` rule) before any training job starts.
+``MLFLOW_TRACKING_URI`` overrides the default, e.g. an ``mlflow server`` on a cluster, where
+SQLite on NFS/Lustre is unsafe.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+DEFAULT_EXPERIMENT = "mpbench"
+STORE_DIR = Path("results") / "mlflow"
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def default_tracking_uri(root: Path | None = None) -> str:
+    db = ((root or Path.cwd()) / STORE_DIR / "mlflow.db").resolve()
+    return f"sqlite:///{db}"
+
+
+def default_artifact_root(root: Path | None = None) -> str:
+    return ((root or Path.cwd()) / STORE_DIR / "artifacts").resolve().as_uri()
+
+
+def tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else the default SQLite store under ``results/``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+
+
+def is_local_sqlite(uri: str) -> bool:
+    return uri.startswith("sqlite:///")
+
+
+@contextmanager
+def store_lock(root: Path | None = None) -> Iterator[None]:
+    """A process-wide exclusive lock next to the default store (local machine only)."""
+    path = (root or Path.cwd()) / STORE_DIR / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def init_store(experiment: str = DEFAULT_EXPERIMENT) -> str:
+    """Create (or upgrade) the tracking store and the experiment; return the experiment id.
+
+    Safe to call from several processes: creation is serialised by a file lock and the second
+    caller finds the experiment already there.
+    """
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = tracking_uri()
+    local = is_local_sqlite(uri)
+    if local:
+        STORE_DIR.mkdir(parents=True, exist_ok=True)
+    lock = store_lock() if local else _nullcontext()
+    with lock:
+        mlflow.set_tracking_uri(uri)
+        client = MlflowClient(uri)  # opening a SqlAlchemyStore creates/migrates the schema
+        exp = client.get_experiment_by_name(experiment)
+        if exp is not None:
+            return exp.experiment_id
+        artifact_location = default_artifact_root() if local else None
+        return client.create_experiment(experiment, artifact_location=artifact_location)
+
+
+@contextmanager
+def _nullcontext() -> Iterator[None]:
+    yield

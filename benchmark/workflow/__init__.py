@@ -1,0 +1,1 @@
+"""The benchmark matrix and the glue between Snakemake, DVC and the CLI."""

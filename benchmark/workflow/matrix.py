@@ -1,0 +1,96 @@
+"""The benchmark matrix: which (dataset, modality, model) cells to train and evaluate.
+
+The matrix file (``configs/matrix.yaml``) is the Snakemake config. It is checked twice before
+any job starts: structurally against ``workflow/schemas/config.schema.yaml`` and semantically
+here (datasets, modalities and model configs must exist), so that a typo fails at once with the
+offending key named instead of hours later inside a training job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmark.datasets import get_spec
+from benchmark.errors import MpbenchError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODEL_DIR = Path("configs") / "models"
+
+
+class MatrixError(MpbenchError, ValueError):
+    """The benchmark matrix (config file) is malformed; the message names the key."""
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One benchmark cell."""
+
+    dataset: str
+    modality: str
+    model: str
+
+    @property
+    def key(self) -> str:
+        """Stable identifier, also the MLflow run name and a path fragment."""
+        return f"{self.dataset}/{self.modality}/{self.model}"
+
+
+def model_config_path(model: str, root: Path | None = None) -> Path:
+    return (root or Path.cwd()) / MODEL_DIR / f"{model}.py"
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise MatrixError(f"{path}: matrix file not found") from None
+    except yaml.YAMLError as exc:
+        raise MatrixError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise MatrixError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def cells_from_config(config: dict[str, Any], root: Path | None = None) -> list[Cell]:
+    """Expand ``config['matrix']`` into cells, checking every name it mentions.
+
+    Each matrix entry is ``{dataset, modalities: [...], models: [...]}``; the cells are the
+    cross product per entry, deduplicated and sorted (a deterministic order for the DAG and the
+    leaderboard).
+    """
+    entries = config.get("matrix")
+    if not isinstance(entries, list) or not entries:
+        raise MatrixError("matrix: expected a non-empty list of {dataset, modalities, models}")
+    cells: set[Cell] = set()
+    for i, entry in enumerate(entries):
+        where = f"matrix[{i}]"
+        if not isinstance(entry, dict):
+            raise MatrixError(f"{where}: expected a mapping")
+        for key in ("dataset", "modalities", "models"):
+            if key not in entry:
+                raise MatrixError(f"{where}.{key}: missing")
+        try:
+            spec = get_spec(entry["dataset"])
+        except KeyError as exc:
+            raise MatrixError(f"{where}.dataset: {exc.args[0]}") from None
+        for j, modality in enumerate(entry["modalities"]):
+            if modality not in spec.modalities:
+                raise MatrixError(
+                    f"{where}.modalities[{j}]: dataset {spec.name!r} has no modality "
+                    f"{modality!r}; it has {sorted(spec.modalities)}")
+        for j, model in enumerate(entry["models"]):
+            if not model_config_path(model, root).is_file():
+                raise MatrixError(
+                    f"{where}.models[{j}]: no model config {MODEL_DIR / (str(model) + '.py')}")
+        cells.update(Cell(spec.name, m, model) for m in entry["modalities"]
+                     for model in entry["models"])
+    return sorted(cells)
+
+
+def datasets_of(cells: list[Cell]) -> list[str]:
+    return sorted({c.dataset for c in cells})

@@ -1,0 +1,25 @@
+"""Shared test fixtures.
+
+Real third-party samples live in ``../shared/fixtures/real/`` beside the repository; tests read
+them in place and skip with a clear reason when the folder is absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_FIXTURES = Path(
+    __import__("os").environ.get("MPBENCH_REAL_FIXTURES", REPO.parent / "shared" / "fixtures" / "real")
+)
+
+
+@pytest.fixture(scope="session")
+def real_fixtures() -> Path:
+    """Root of the real-data samples; skips the test when they are not beside the repo."""
+    if not REAL_FIXTURES.is_dir():
+        pytest.skip(f"real fixtures not found at {REAL_FIXTURES} (expected ../shared/fixtures/real "
+                    "beside the repository, or set MPBENCH_REAL_FIXTURES)")
+    return REAL_FIXTURES

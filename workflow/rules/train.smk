@@ -1,0 +1,26 @@
+# One training job per cell. Re-running an interrupted job resumes from its newest checkpoint
+# and logs into the same MLflow run.
+
+
+rule train:
+    input:
+        data="results/data/{dataset}.json",
+        tracking=TRACKING_STAMP,
+    output:
+        "work_dirs/{dataset}/{modality}/{model}/train_summary.json",
+    log:
+        "logs/train/{dataset}/{modality}/{model}.log",
+    params:
+        experiment=EXPERIMENT,
+        epochs=lambda wc: config["train"].get("epochs") or 0,
+        seed=config["train"]["seed"],
+        batch_size=lambda wc: config["train"].get("batch_size") or 0,
+    threads: res("train", "threads")
+    resources:
+        mem_mb=res("train", "mem_mb"),
+        runtime=res("train", "runtime"),
+    shell:
+        "MPBENCH_THREADS={threads} mpbench train --dataset {wildcards.dataset}"
+        " --modality {wildcards.modality} --model {wildcards.model}"
+        " --experiment {params.experiment} --epochs {params.epochs} --seed {params.seed}"
+        " --batch-size {params.batch_size} > {log} 2>&1"
