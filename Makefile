@@ -9,7 +9,8 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PATH := $(abspath $(BIN)):$(PATH)
 
 REQ := requirements/constraints.txt requirements/torch.txt requirements/openmmlab.txt \
-       requirements/tools.txt requirements/slurm-plugin.txt pyproject.toml
+       requirements/tools.txt requirements/slurm-plugin.txt pyproject.toml \
+       workflow/envs/install-stack.sh
 STAMP := $(VENV)/.mpbench-install-$(shell cat $(REQ) 2>/dev/null | sha256sum | cut -c1-12)
 # Debian packages the tests need (none yet for the demo path; SLURM tests add slurm-wlm, munge).
 APT_PACKAGES ?= git
@@ -28,17 +29,7 @@ $(STAMP): $(REQ)
 	 if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
 	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade "pip<25"
-	$(PIP) install -q -c requirements/constraints.txt -r requirements/torch.txt
-	@# mmcv has no wheel with compiled ops on PyPI: build it (about 12 min on 2 cores; pip
-	@# caches the wheel, so a new venv on the same machine takes seconds).
-	$(BIN)/python -c "import mmcv._ext" 2>/dev/null || \
-	  MMCV_WITH_OPS=1 MAX_JOBS=$$(nproc) $(PIP) install --no-build-isolation -c requirements/constraints.txt "mmcv==2.1.0"
-	$(PIP) install -q -c requirements/constraints.txt -r requirements/openmmlab.txt -r requirements/tools.txt
-	$(PIP) install -q --no-deps -c requirements/constraints.txt "mmengine==0.10.7" "mmpose==1.3.2" "mmdet==3.3.0"
-	$(PIP) install -q --no-deps -r requirements/slurm-plugin.txt
-	$(PIP) install -q --no-deps --no-build-isolation -e .
-	$(BIN)/python -c "import mmcv._ext, mmpose.models, mmdet, mlflow, snakemake, dvc; print('stack ok')"
+	bash workflow/envs/install-stack.sh $(BIN)/python
 	@mkdir -p $${XDG_CONFIG_HOME:-$$HOME/.config}/snakemake
 	@link=$${XDG_CONFIG_HOME:-$$HOME/.config}/snakemake/slurm; \
 	 if [ ! -e $$link ] || [ -L $$link ]; then ln -sfn $(abspath workflow/profiles/slurm) $$link; \

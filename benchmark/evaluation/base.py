@@ -35,6 +35,22 @@ class Prepared(Protocol):
         ...
 
 
+def sum_by_unit(values: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """Sum rows of ``values`` per unit id; units are the sorted distinct ids of ``unit``.
+
+    The per-unit sums are what ratio protocols (PCK, PCKh) re-weight per resample; being sums of
+    0/1 hits they are exact, so the identity resample reproduces the reference ratios.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if len(unit) and np.all(np.diff(unit) > 0):  # already one row per unit, in order
+        return values
+    order = np.argsort(unit, kind="stable")
+    ids, starts = np.unique(unit[order], return_index=True)
+    if not len(ids):
+        return np.zeros((0, *values.shape[1:]))
+    return np.add.reduceat(values[order], starts, axis=0)
+
+
 @dataclass(frozen=True)
 class ProtocolSpec:
     """A named evaluation protocol."""

@@ -109,7 +109,7 @@ def _run_hotcoco(gt: GroundTruth, preds: Predictions, sigmas: Sequence[float],
         # hotcoco warns that non-COCO sigmas "redefine OKS"; per-dataset sigmas are intended
         warnings.simplefilter("ignore", UserWarning)
         coco_gt = hotcoco.COCO(_gt_copy(gt))
-        coco_dt = coco_gt.load_res(preds.stripped())
+        coco_dt = coco_gt.load_res(preds.stripped(copy=False))  # hotcoco does not write
         ev = hotcoco.COCOeval(coco_gt, coco_dt, "keypoints")
         ev.params.kpt_oks_sigmas = [float(s) for s in sigmas]
         ev.evaluate()

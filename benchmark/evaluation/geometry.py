@@ -21,10 +21,19 @@ def strictly_inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     A ring of fewer than 3 vertices has no interior (shapely would refuse to build it).
     """
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    out = np.zeros(len(points), dtype=bool)
     if len(polygon) < 3 or not len(points):
-        return np.zeros(len(points), dtype=bool)
+        return out
+    lo, hi = polygon.min(axis=0), polygon.max(axis=0)
+    near = np.flatnonzero(((points >= lo) & (points <= hi)).all(axis=1))  # bbox pre-filter
+    if near.size:
+        out[near] = _even_odd_interior(points[near], polygon)
+    return out
+
+
+def _even_odd_interior(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     xi, yi = polygon[:, 0], polygon[:, 1]
-    xj, yj = np.roll(xi, -1), np.roll(yi, -1)
+    xj, yj = np.concatenate([xi[1:], xi[:1]]), np.concatenate([yi[1:], yi[:1]])
     px, py = points[:, :1], points[:, 1:]
     cross = (xj - xi) * (py - yi) - (yj - yi) * (px - xi)  # > 0: p left of edge i -> j
     on_edge = ((cross == 0) & (px >= np.minimum(xi, xj)) & (px <= np.maximum(xi, xj))

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.datasets.layouts import MPII16
-from benchmark.evaluation.base import PredictionSource, ProtocolSpec
+from benchmark.evaluation.base import PredictionSource, ProtocolSpec, sum_by_unit
 from benchmark.evaluation.errors import EvaluationInputError
 from benchmark.evaluation.inputs import GroundTruth, load_predictions
 
@@ -91,27 +91,25 @@ def gt_persons(gt: GroundTruth) -> MpiiPersons:
     names = gt.keypoint_names
     if names is not None and tuple(names) != MPII16.keypoints:
         raise gt.error(f"mpii-pckh expects MPII's joint order {list(MPII16.keypoints)}")
-    xy, labelled, norm, image = [], [], [], []
+    rows, boxes, image = [], [], []
     for pos, anns in enumerate(gt.annotations_by_image):
         for ann in anns:
             box = ann.get("head_box")
             if box is None or len(box) != 4 or len(ann.get("keypoints", ())) != 3 * k:
                 raise gt.error(f"annotation id {ann.get('id')!r} needs 'head_box' [x1, y1, x2, y2]"
                                f" and {3 * k} keypoint values")
-            kp = np.asarray(ann["keypoints"], dtype=np.float64).reshape(k, 3)
-            xy.append(kp[:, :2])
-            labelled.append(kp[:, 2] > 0)
-            diag = np.asarray(box[2:], dtype=np.float64) - np.asarray(box[:2], dtype=np.float64)
-            norm.append(np.linalg.norm(diag) * SC_BIAS)
+            rows.append(ann["keypoints"])
+            boxes.append(box)
             image.append(pos)
-    return MpiiPersons(np.array(xy).reshape(-1, k, 2), np.array(labelled).reshape(-1, k),
-                       np.array(norm), np.array(image, dtype=np.int64))
+    kp = np.array(rows, dtype=np.float64).reshape(-1, k, 3)
+    box = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+    # HRNet: norm(headboxes[1] - headboxes[0], axis=0) * SC_BIAS (an axis norm, not a dot)
+    norm = np.linalg.norm(box[:, 2:] - box[:, :2], axis=1) * SC_BIAS
+    return MpiiPersons(kp[:, :, :2], kp[:, :, 2] > 0, norm, np.array(image, dtype=np.int64))
 
 
 def pair(persons: MpiiPersons, pred_xy: np.ndarray, pred_image: np.ndarray) -> np.ndarray:
     """Prediction index paired with each GT person (-1: none), one-to-one within an image."""
-    from scipy.optimize import linear_sum_assignment
-
     chosen = np.full(len(persons.image), -1, dtype=np.int64)
     gt_of: dict[int, list[int]] = {}
     for g, img in enumerate(persons.image.tolist()):
@@ -124,6 +122,8 @@ def pair(persons: MpiiPersons, pred_xy: np.ndarray, pred_image: np.ndarray) -> n
         if len(gts) == 1 and len(preds) == 1:
             chosen[gts[0]] = preds[0]
         elif preds:
+            from scipy.optimize import linear_sum_assignment  # slow import, rarely needed
+
             err = _normalised_error(persons, gts, pred_xy[preds])  # (P, G)
             rows, cols = linear_sum_assignment(err)
             chosen[np.asarray(gts)[cols]] = np.asarray(preds)[rows]
@@ -149,47 +149,44 @@ def joint_hits(persons: MpiiPersons, pred_xy: np.ndarray, chosen: np.ndarray) ->
 
 
 class MpiiPrepared:
-    """Per-image hit and labelled-joint counts; stats are ratios of weighted sums."""
+    """Per-image hit and labelled-joint counts; stats are ratios of weighted sums.
+
+    Resamples need only the hits at 0.5 and 0.1; the full curve is computed once (details).
+    """
 
     def __init__(self, hits: np.ndarray, labelled: np.ndarray, unit: np.ndarray,
                  details: dict[str, Any]) -> None:
-        units, inverse = np.unique(unit, return_inverse=True)
-        self.n_units = len(units)
+        self._hits = sum_by_unit(hits[:, [AT_05, AT_01]], unit)
+        self._count = sum_by_unit(labelled, unit)
+        self.n_units = len(self._count)
         self.details = details
-        self._hits = np.zeros((self.n_units, *hits.shape[1:]))
-        np.add.at(self._hits, inverse, hits)
-        self._count = np.zeros((self.n_units, labelled.shape[1]))
-        np.add.at(self._count, inverse, labelled)
-        self.details["curve"] = self._curve(np.ones(self.n_units, dtype=np.int64))
+        pckh, ratio = _rates(self._count.sum(axis=0), hits.sum(axis=0, dtype=np.float64))
+        self.details["curve"] = {"thresholds": [round(float(t), 2) for t in CURVE],
+                                 "Mean": [_weighted_mean(row, ratio) for row in pckh]}
 
     def point(self) -> dict[str, float]:
         return self.resampled(np.ones(self.n_units, dtype=np.int64))
 
     def resampled(self, weights: np.ndarray) -> dict[str, float]:
-        pckh, ratio = self._rates(weights)
-        at05 = pckh[AT_05]
+        (at05, at01), ratio = _rates(weights @ self._count,
+                                     np.tensordot(weights, self._hits, axes=1))
         idx = MPII16.index
         out = {name: float(0.5 * (at05[idx[joints[0]]] + at05[idx[joints[1]]]))
                if len(joints) == 2 else float(at05[idx[joints[0]]]) for name, joints in GROUPS}
         out["Mean"] = _weighted_mean(at05, ratio)
-        out["Mean@0.1"] = _weighted_mean(pckh[AT_01], ratio)
+        out["Mean@0.1"] = _weighted_mean(at01, ratio)
         out.update({f"joint/{n}": float(at05[j]) for j, n in enumerate(MPII16.keypoints)})
         return out
 
-    def _rates(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        count = weights @ self._count  # (16,)
-        hits = np.tensordot(weights, self._hits, axes=1)  # (len(CURVE), 16)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pckh = 100.0 * hits / count
-        kept = np.ones(len(count), dtype=bool)
-        kept[[MPII16.index[j] for j in EXCLUDED]] = False
-        ratio = np.where(kept, count, 0) / np.sum(np.where(kept, count, 0))
-        return pckh, np.where(kept, ratio, 0.0)
 
-    def _curve(self, weights: np.ndarray) -> dict[str, list[float]]:
-        pckh, ratio = self._rates(weights)
-        return {"thresholds": [round(float(t), 2) for t in CURVE],
-                "Mean": [_weighted_mean(row, ratio) for row in pckh]}
+def _rates(count: np.ndarray, hits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PCKh rows (percent) per threshold, and HRNet's joint weights for the mean."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pckh = 100.0 * hits / count
+    kept = np.ones(len(count), dtype=bool)
+    kept[[MPII16.index[j] for j in EXCLUDED]] = False
+    ratio = np.where(kept, count, 0) / np.sum(np.where(kept, count, 0))
+    return pckh, np.where(kept, ratio, 0.0)
 
 
 def _weighted_mean(pckh: np.ndarray, ratio: np.ndarray) -> float:

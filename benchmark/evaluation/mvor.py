@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.datasets.layouts import COCO17, MVOR10
-from benchmark.evaluation.base import PredictionSource, ProtocolSpec
+from benchmark.evaluation.base import PredictionSource, ProtocolSpec, sum_by_unit
 from benchmark.evaluation.inputs import GroundTruth, Predictions, load_predictions
 
 THRESHOLD = 0.2
@@ -51,23 +51,21 @@ def gt_persons(gt: GroundTruth) -> MvorPersons:
     names = gt.keypoint_names
     if names is not None and tuple(names) != MVOR10.keypoints:
         raise gt.error(f"mvor-pck expects MVOR's joints {list(MVOR10.keypoints)}, got {names}")
-    points, image = [], []
+    rows, image = [], []
     for pos, anns in enumerate(gt.annotations_by_image):
         for ann in anns:
             if ann.get("only_bbox", 0) != 0 or not ann.get("keypoints"):
                 continue
-            kp = np.asarray(ann["keypoints"], dtype=np.float64)
-            if kp.size != 3 * k:
-                raise gt.error(f"annotation id {ann.get('id')!r} has {kp.size} keypoint values, "
-                               f"expected {3 * k}")
-            xy = kp.reshape(k, 3)[:, :2].copy()
-            absent = (xy[:, 0] == 0) & (xy[:, 1] == 0)
-            if absent.all():
-                continue
-            xy[absent] = np.nan
-            points.append(xy)
+            if len(ann["keypoints"]) != 3 * k:
+                raise gt.error(f"annotation id {ann.get('id')!r} has "
+                               f"{len(ann['keypoints'])} keypoint values, expected {3 * k}")
+            rows.append(ann["keypoints"])
             image.append(pos)
-    return MvorPersons(np.array(points).reshape(-1, k, 2), np.array(image, dtype=np.int64))
+    xy = np.array(rows, dtype=np.float64).reshape(-1, k, 3)[:, :, :2]
+    absent = (xy[:, :, 0] == 0) & (xy[:, :, 1] == 0)
+    xy[absent] = np.nan
+    keep = ~absent.all(axis=1)
+    return MvorPersons(xy[keep], np.array(image, dtype=np.int64)[keep])
 
 
 def coco_to_mvor(xy: np.ndarray) -> np.ndarray:
@@ -164,12 +162,10 @@ class MvorPrepared:
     """Per-image joint hit counts; stats are ratios of weighted sums."""
 
     def __init__(self, hits: np.ndarray, unit: np.ndarray, details: dict[str, Any]) -> None:
-        units, self._unit = np.unique(unit, return_inverse=True)
-        self.n_units = len(units)
+        self._hits = sum_by_unit(hits, unit).reshape(-1, MVOR10.num_keypoints)
+        self._persons = sum_by_unit(np.ones(len(unit)), unit)
+        self.n_units = len(self._hits)
         self.details = details
-        self._hits = np.zeros((self.n_units, hits.shape[1]))
-        np.add.at(self._hits, self._unit, hits)
-        self._persons = np.bincount(self._unit, minlength=self.n_units).astype(np.float64)
 
     def point(self) -> dict[str, float]:
         return self.resampled(np.ones(self.n_units, dtype=np.int64))

@@ -67,14 +67,22 @@ def _regions(image: dict) -> list[np.ndarray]:
             for x, y in zip(xs, ys)]
 
 
-def _keep_outside(xy: np.ndarray, present: np.ndarray, regions: list[np.ndarray]) -> np.ndarray:
-    """``present`` minus joints strictly inside an ignore region."""
-    if not regions or not present.any():
-        return present
-    flat = present.copy().reshape(-1)
-    idx = np.flatnonzero(flat)
-    flat[idx[inside_any(xy.reshape(-1, 2)[idx], regions)]] = False
-    return flat.reshape(present.shape)
+def _keep_outside(regions: list[np.ndarray], *people: tuple[np.ndarray, np.ndarray]
+                  ) -> list[np.ndarray]:
+    """For each (xy (N, J, 2), present (N, J)): ``present`` minus joints strictly inside an
+    ignore region (all sides tested in one pass)."""
+    if not regions:
+        return [present for _, present in people]
+    points = np.concatenate([xy[present] for xy, present in people])
+    inside = inside_any(points, regions)
+    out, start = [], 0
+    for _, present in people:
+        kept = present.copy()
+        n = int(present.sum())
+        kept[present] = ~inside[start:start + n]
+        out.append(kept)
+        start += n
+    return out
 
 
 def _distances(gt_xy: np.ndarray, pr_xy: np.ndarray, heads: np.ndarray) -> np.ndarray:
@@ -153,13 +161,12 @@ def build_samples(gt: GroundTruth, preds: Predictions) -> tuple[Samples, dict[st
     by_image = preds.by_image(len(gt.image_ids), gt.image_index)
     joint, score, hit, unit, n_gt = [], [], [], [], np.zeros((len(evaluated), len(JOINTS)))
     for f, (pos, (gt_xy, has_gt, heads)) in enumerate(zip(evaluated, frames)):
-        regions = _regions(gt.images[pos])
-        has_gt = _keep_outside(gt_xy, has_gt, regions)
-        keep_gt = has_gt.any(axis=1)
-        gt_xy, has_gt, heads = gt_xy[keep_gt], has_gt[keep_gt], heads[keep_gt]
         pr = kp[by_image[pos]]
-        has_pr = _keep_outside(pr[:, :, :2], ~(pr == 0).all(axis=2), regions)
-        pr, has_pr = pr[has_pr.any(axis=1)], has_pr[has_pr.any(axis=1)]
+        has_gt, has_pr = _keep_outside(_regions(gt.images[pos]), (gt_xy, has_gt),
+                                       (pr[:, :, :2], ~(pr == 0).all(axis=2)))
+        keep_gt, keep_pr = has_gt.any(axis=1), has_pr.any(axis=1)
+        gt_xy, has_gt, heads = gt_xy[keep_gt], has_gt[keep_gt], heads[keep_gt]
+        pr, has_pr = pr[keep_pr], has_pr[keep_pr]
         hits = frame_samples(gt_xy, has_gt, heads, pr[:, :, :2], has_pr)
         p_idx, j_idx = np.nonzero(has_pr)  # prediction-major: poseval's append order
         joint.append(j_idx)

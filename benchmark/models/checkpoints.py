@@ -25,9 +25,17 @@ def _numpy_globals() -> list:
 
 
 def mmengine_safe_globals() -> list:
+    """numpy types, MMEngine's ``HistoryBuffer`` and ``getattr``.
+
+    ``getattr`` is there because a pickled ``HistoryBuffer`` restores its statistics methods as
+    ``getattr(buffer, "mean")``. Under ``weights_only`` the unpickler may only *call*
+    allow-listed callables, so ``getattr`` can fetch an attribute but nothing fetched can be
+    called unless it is itself allow-listed (a tampered file with ``os.system`` is refused, see
+    tests/unit/test_checkpoints.py).
+    """
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    return [*_numpy_globals(), HistoryBuffer]
+    return [*_numpy_globals(), HistoryBuffer, getattr]
 
 
 def allow_mmengine_checkpoints() -> None:

@@ -68,6 +68,8 @@ class QAConfig:
     # --- aligned modality --------------------------------------------------------------------
     #: Ramp on 1 - OKS between matched persons of the two modalities; fires at OKS < 0.8.
     modality_oks: tuple[float, float] = (0.1, 0.3)
+    #: Ramp on 1 - the worst joint's keypoint similarity; fires when one joint has KS < 0.1.
+    modality_joint: tuple[float, float] = (0.8, 1.0)
     #: Minimum OKS for two persons of the two modalities to be matched at all.
     modality_match_oks: float = 0.1
 

@@ -38,6 +38,8 @@ class Skeletons:
     iscrowd: np.ndarray  # (N,) bool
     num_keypoints: np.ndarray  # (N,) the file's ``num_keypoints``; NaN when absent
     image_files: list[str | None]
+    #: Every image of the file (annotated or not): id -> file name.
+    all_images: dict[Any, str | None]
 
     def __len__(self) -> int:
         return len(self.ann_ids)
@@ -184,5 +186,7 @@ def parse_coco(coco: dict, layout: KeypointLayout, source: str = "<memory>") -> 
         image_ids.append(ann["image_id"])
         fname = img.get("file_name")
         files.append(fname if isinstance(fname, str) else None)
+    all_images = {i: (img.get("file_name") if isinstance(img.get("file_name"), str) else None)
+                  for i, img in images.items()}
     return Skeletons(source, layout, ann_ids, image_ids, kpts, bbox, area, img_wh, iscrowd, nkp,
-                     files)
+                     files, all_images)

@@ -5,7 +5,8 @@ time and becomes a guaranteed false negative (and, in training, a conflicting ta
 skeletons of one image are compared with a symmetric OKS over their common labelled joints
 (area: the mean of both); two keypoint-less boxes by IoU. The *later* annotation in file
 order is flagged, so one person costs one flag. Byte-identical copies are marked ``exact``
-and are the only ones the fixer drops.
+and are the only ones the fixer drops. The table reports, per annotation, the most similar
+earlier annotation of its image and their similarity (OKS, or IoU for bare boxes).
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ from benchmark.qa.result import CheckOutput
 
 
 def _similarity(sk: Skeletons, i: int, j: int, area: np.ndarray, sigmas: np.ndarray,
-                config: QAConfig) -> float:
-    """Severity that j duplicates i (0 when not comparable)."""
+                config: QAConfig) -> tuple[float, float]:
+    """(similarity, severity that j duplicates i): OKS for skeletons, IoU for bare boxes."""
     lab = sk.labelled
     if lab[i].any() or lab[j].any():
         sim, n = oks(sk.xy[i], lab[i], sk.xy[j], lab[j], 0.5 * (area[i] + area[j]), sigmas)
         if n < config.duplicate_min_joints:
-            return 0.0
-        return float(ramp(sim, config.duplicate_oks))
-    return float(ramp(box_iou(sk.bbox[i], sk.bbox[j]), config.duplicate_iou))
+            return 0.0, 0.0
+        return sim, float(ramp(sim, config.duplicate_oks))
+    iou = box_iou(sk.bbox[i], sk.bbox[j])
+    return iou, float(ramp(iou, config.duplicate_iou))
 
 
 def _exact(sk: Skeletons, i: int, j: int) -> bool:
@@ -42,7 +44,7 @@ def check_duplicates(sk: Skeletons, config: QAConfig) -> CheckOutput:
     n = len(sk)
     severity = np.zeros(n)
     dup_of: list[object] = [None] * n
-    dup_oks = np.full(n, np.nan)
+    best = np.full(n, np.nan)
     exact = np.zeros(n, bool)
     area = sk.ref_area()
     sigmas = np.asarray(sk.layout.sigmas)
@@ -53,16 +55,11 @@ def check_duplicates(sk: Skeletons, config: QAConfig) -> CheckOutput:
     for rows in by_image.values():
         for a, j in enumerate(rows):
             for i in rows[:a]:
-                sev = _similarity(sk, i, j, area, sigmas, config)
-                if sev > severity[j]:
-                    severity[j] = sev
-                    dup_of[j] = sk.ann_ids[i]
-                    common = sk.labelled[i] & sk.labelled[j]
-                    dup_oks[j] = oks(sk.xy[i], sk.labelled[i], sk.xy[j], sk.labelled[j],
-                                     0.5 * (area[i] + area[j]), sigmas)[0] if common.any() \
-                        else np.nan
+                sim, sev = _similarity(sk, i, j, area, sigmas, config)
+                if not sim <= best[j]:  # also replaces NaN
+                    best[j], severity[j], dup_of[j] = sim, sev, sk.ann_ids[i]
                     exact[j] = _exact(sk, i, j)
     return CheckOutput(
         severity={"duplicate": severity},
-        columns={"duplicate_of": dup_of, "duplicate_oks": dup_oks, "exact_duplicate": exact},
+        columns={"duplicate_of": dup_of, "duplicate_oks": best, "exact_duplicate": exact},
     )

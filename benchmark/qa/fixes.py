@@ -24,7 +24,8 @@ import numpy as np
 from benchmark.qa.bounds import outside_image_mask
 from benchmark.qa.config import QAConfig
 from benchmark.qa.data import Skeletons
-from benchmark.qa.swaps import SwapResult, oriented_pairs, pair_label
+from benchmark.qa.orientation import oriented_pairs, pair_label
+from benchmark.qa.swaps import SwapResult
 from benchmark.qa.visibility import detect_convention, keypoint_count
 
 

@@ -8,6 +8,15 @@ import numpy as np
 MAD_TO_SIGMA = 1.4826
 
 
+def keypoint_similarity(xy_a: np.ndarray, lab_a: np.ndarray, xy_b: np.ndarray,
+                        lab_b: np.ndarray, area: float, sigmas: np.ndarray) -> np.ndarray:
+    """(K,) COCO per-keypoint similarity exp(-d^2 / (2 area k^2)), k = 2 sigma; NaN where
+    a keypoint is not labelled in both skeletons."""
+    d2 = ((xy_a - xy_b) ** 2).sum(-1)
+    ks = np.exp(-d2 / (2.0 * max(area, 1.0) * (2.0 * sigmas) ** 2))
+    return np.where(lab_a & lab_b, ks, np.nan)
+
+
 def oks(xy_a: np.ndarray, lab_a: np.ndarray, xy_b: np.ndarray, lab_b: np.ndarray,
         area: float, sigmas: np.ndarray) -> tuple[float, int]:
     """COCO object keypoint similarity over the keypoints labelled in *both* skeletons.
@@ -15,13 +24,9 @@ def oks(xy_a: np.ndarray, lab_a: np.ndarray, xy_b: np.ndarray, lab_b: np.ndarray
     Symmetric on purpose: duplicates and cross-modality twins have no ground-truth side.
     Returns (OKS, number of common keypoints); OKS is NaN when none are common.
     """
-    common = lab_a & lab_b
-    n = int(common.sum())
-    if n == 0:
-        return float("nan"), 0
-    d2 = ((xy_a[common] - xy_b[common]) ** 2).sum(-1)
-    k2 = (2.0 * sigmas[common]) ** 2
-    return float(np.exp(-d2 / (2.0 * max(area, 1.0) * k2)).mean()), n
+    ks = keypoint_similarity(xy_a, lab_a, xy_b, lab_b, area, sigmas)
+    n = int(np.isfinite(ks).sum())
+    return (float(np.nanmean(ks)) if n else float("nan")), n
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:

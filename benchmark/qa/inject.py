@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmark.datasets.layouts import KeypointLayout
-from benchmark.qa.swaps import oriented_pairs
+from benchmark.qa.orientation import oriented_pairs
 
 KINDS = ("swap", "shift", "drop", "duplicate")
 

@@ -61,21 +61,26 @@ def _has(flags: str, wanted: frozenset[str]) -> bool:
     return bool(wanted.intersection(flags.split(";"))) if flags else False
 
 
-def preflagged(coco: dict, layout: KeypointLayout, kind: str,
-               config: QAConfig = _CONFIG) -> set:
-    """Annotation ids the uncorrupted (canonicalised) file already flags for ``kind``."""
+def preflagged(coco: dict, layout: KeypointLayout, config: QAConfig = _CONFIG
+               ) -> dict[str, set]:
+    """Per kind, the annotation ids the uncorrupted (canonicalised) file already flags."""
     table = run_qa(canonicalise(coco, layout), layout, config=config).table
-    return {a for a, f in zip(table["ann_id"], table["flags"], strict=True)
-            if _has(f, DETECTED_BY[kind])}
+    return {kind: {a for a, f in zip(table["ann_id"], table["flags"], strict=True)
+                   if _has(f, wanted)} for kind, wanted in DETECTED_BY.items()}
 
 
 def measure(coco: dict, layout: KeypointLayout, kind: str, seeds: range, *,
-            config: QAConfig = _CONFIG, injection: InjectionConfig = _INJECTION) -> Counts:
-    """Counts over ``seeds`` independent corruptions of ``coco`` with ``kind``."""
+            config: QAConfig = _CONFIG, injection: InjectionConfig = _INJECTION,
+            already: set | None = None) -> Counts:
+    """Counts over ``seeds`` independent corruptions of ``coco`` with ``kind``.
+
+    ``already``: ids flagged on the clean file for this kind (computed when not given).
+    """
     base = canonicalise(coco, layout)
     total = Counts()
     wanted = DETECTED_BY[kind]
-    already = preflagged(coco, layout, kind, config)
+    if already is None:
+        already = preflagged(coco, layout, config)[kind]
     for seed in seeds:
         corrupted, injected = inject(base, layout, kind, seed=seed, config=injection)
         truth = {inj.ann_id: inj for inj in injected}

@@ -5,8 +5,10 @@ two annotations of one person should coincide; where they do not, at least one i
 the registration is). Images are matched by file name, then by base name (the modalities
 usually live in sibling folders), then by image id; persons within a matched image by the
 assignment that maximises the total OKS (Hungarian), accepting pairs above
-``modality_match_oks``. A matched person whose OKS is low is ``modality_disagreement``; a
-person with no counterpart in an image both files annotate is ``modality_unmatched``.
+``modality_match_oks``. A matched person is ``modality_disagreement`` when the OKS is low
+(ramp ``modality_oks`` on 1 - OKS) *or* one joint alone is far off (ramp ``modality_joint`` on
+1 - its keypoint similarity): the mean over 17 joints would hide one wrong arm. A person with
+no counterpart in an image both files annotate is ``modality_unmatched``.
 """
 
 from __future__ import annotations
@@ -19,19 +21,13 @@ from scipy.optimize import linear_sum_assignment
 
 from benchmark.qa.config import QAConfig, ramp
 from benchmark.qa.data import Skeletons
-from benchmark.qa.geometry import oks
+from benchmark.qa.geometry import keypoint_similarity, oks
 from benchmark.qa.result import CheckOutput
-
-
-def _image_keys(sk: Skeletons) -> dict[object, object]:
-    """Primary image id -> image key shared with the paired file."""
-    return {img: f for img, f in zip(sk.image_ids, sk.image_files, strict=True)}
 
 
 def match_images(primary: Skeletons, paired: Skeletons) -> dict[object, object]:
     """Primary image id -> paired image id (file name, then base name, then id)."""
-    prim = _image_keys(primary)
-    other = _image_keys(paired)
+    prim, other = primary.all_images, paired.all_images
     by_name = {f: i for i, f in other.items() if f}
     by_base = {PurePath(f).name: i for i, f in other.items() if f}
     out: dict[object, object] = {}
@@ -58,6 +54,7 @@ def check_modality(sk: Skeletons, paired: Skeletons, config: QAConfig) -> CheckO
     disagree, unmatched = np.zeros(n), np.zeros(n)
     partner: list[object] = [None] * n
     pair_oks = np.full(n, np.nan)
+    worst_joint = [""] * n
     status = ["no_keypoints" if not sk.labelled[i].any() else "no_paired_image"
               for i in range(n)]
     images = match_images(sk, paired)
@@ -78,11 +75,17 @@ def check_modality(sk: Skeletons, paired: Skeletons, config: QAConfig) -> CheckO
         if sim.size:
             for a, b in zip(*linear_sum_assignment(-sim), strict=True):
                 if sim[a, b] >= config.modality_match_oks:
-                    i = rows[a]
+                    i, j = rows[a], cand[b]
                     got.add(i)
-                    partner[i] = paired.ann_ids[cand[b]]
+                    partner[i] = paired.ann_ids[j]
                     pair_oks[i] = sim[a, b]
-                    disagree[i] = float(ramp(1.0 - sim[a, b], config.modality_oks))
+                    ks = keypoint_similarity(sk.xy[i], sk.labelled[i], paired.xy[j],
+                                             paired.labelled[j], 0.5 * (area_a[i] + area_b[j]),
+                                             sigmas)
+                    worst = int(np.nanargmin(ks))
+                    worst_joint[i] = sk.layout.keypoints[worst]
+                    disagree[i] = max(float(ramp(1.0 - sim[a, b], config.modality_oks)),
+                                      float(ramp(1.0 - ks[worst], config.modality_joint)))
                     status[i] = "matched"
         for i in rows:
             if i not in got:
@@ -90,5 +93,6 @@ def check_modality(sk: Skeletons, paired: Skeletons, config: QAConfig) -> CheckO
                 status[i] = "unmatched"
     return CheckOutput(
         severity={"modality_disagreement": disagree, "modality_unmatched": unmatched},
-        columns={"paired_ann_id": partner, "paired_oks": pair_oks, "paired_status": status},
+        columns={"paired_ann_id": partner, "paired_oks": pair_oks,
+                 "paired_worst_joint": worst_joint, "paired_status": status},
     )

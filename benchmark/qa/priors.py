@@ -37,6 +37,12 @@ _MEDIANS: dict[tuple[str, str], float] = {
     ("thorax", "upper_neck"): 0.2,
     ("head_top", "upper_neck"): 0.45,
     ("shoulder", "upper_neck"): 0.38,
+    # widths of the flip pairs that are not skeleton links (orientation weights)
+    ("ear", "ear"): 0.3,
+    ("elbow", "elbow"): 1.0,
+    ("wrist", "wrist"): 1.0,
+    ("knee", "knee"): 0.55,
+    ("ankle", "ankle"): 0.6,
 }
 
 #: Spread below the median (log units) and above it (fraction of the median) under the prior.

@@ -83,7 +83,8 @@ def _random_case(rng: np.random.Generator) -> tuple[dict, list[dict]]:
             kp[kp[:, 2] == 0, :2] = 0
             anns.append({"id": len(anns) + 1, "image_id": img["id"],
                          "category_id": int(rng.choice([1, 1, 2])),
-                         "iscrowd": int(rng.random() < 0.1), "area": float(s * s * rng.uniform(.5, 4)),
+                         "iscrowd": int(rng.random() < 0.1),
+                         "area": float(s * s * rng.uniform(.5, 4)),
                          "bbox": [cx - s, cy - s, 2 * s, 2 * s],
                          "num_keypoints": int((kp[:, 2] > 0).sum()),
                          "keypoints": np.round(kp, 1).ravel().tolist()})

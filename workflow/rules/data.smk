@@ -9,6 +9,8 @@ rule data:
         "params.yaml",
     output:
         "results/data/{dataset}.json",
+    conda:
+        "../envs/mpbench.yaml"
     log:
         "logs/data/{dataset}.log",
     localrule: True

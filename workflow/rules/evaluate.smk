@@ -8,6 +8,8 @@ rule evaluate:
     output:
         metrics="results/cells/{dataset}/{modality}/{model}/metrics.json",
         predictions="results/cells/{dataset}/{modality}/{model}/predictions.keypoints.json",
+    conda:
+        "../envs/mpbench.yaml"
     log:
         "logs/evaluate/{dataset}/{modality}/{model}.log",
     params:

@@ -6,6 +6,8 @@ rule leaderboard:
         cell_files("results/cells/{dataset}/{modality}/{model}/metrics.json"),
     output:
         LEADERBOARD,
+    conda:
+        "../envs/mpbench.yaml"
     log:
         "logs/leaderboard.log",
     params:

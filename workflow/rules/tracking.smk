@@ -5,6 +5,8 @@
 rule tracking_init:
     output:
         TRACKING_STAMP,
+    conda:
+        "../envs/mpbench.yaml"
     log:
         "logs/tracking_init.log",
     params:

@@ -8,6 +8,8 @@ rule train:
         tracking=TRACKING_STAMP,
     output:
         "work_dirs/{dataset}/{modality}/{model}/train_summary.json",
+    conda:
+        "../envs/mpbench.yaml"
     log:
         "logs/train/{dataset}/{modality}/{model}.log",
     params:

@@ -1,0 +1,189 @@
+"""End to end: the real Snakemake DAG with DVC data stages, MMPose training and MLflow.
+
+Runs a micro matrix (demo dataset, 2 modalities x 1 model, a few images, 1 epoch) in a
+temporary copy of the repository (a git repo, so DVC works as on a clone) and checks the
+leaderboard, the MLflow runs, that nothing is left to do afterwards, and that re-running after
+an interrupted training resumes it without a second MLflow run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+BIN = Path(sys.executable).parent
+MICRO = {
+    "experiment": "micro",
+    "matrix": [{"dataset": "demo", "modalities": ["rgb", "thermal"], "models": ["tiny_hrnet"]}],
+    "train": {"epochs": 1, "seed": 0, "batch_size": 8},
+    "evaluate": {"bootstrap": 20, "seed": 0},
+    "resources": {"train": {"threads": 1}, "evaluate": {"threads": 1}},
+}
+CELLS = ["demo/rgb/tiny_hrnet", "demo/thermal/tiny_hrnet"]
+
+
+def _stack_available() -> bool:
+    try:
+        import mmcv._ext  # noqa: F401
+        import mmpose.models  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("snakemake", path=str(BIN)) is not None
+
+
+if not _stack_available():
+    pytestmark = [pytestmark, pytest.mark.skip(
+        reason="needs the full stack (mmcv with ops, mmpose, snakemake): run `make test`")]
+
+
+def _env(repo: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    env["HOME"] = str(repo.parent / "home")  # no user profile/config leaks into the test
+    return env
+
+
+def _run(cmd: list[str], repo: Path, timeout: int = 1500) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["timeout", "-k", "20", str(timeout), *cmd], cwd=repo,
+                          env=_env(repo), capture_output=True, text=True)
+    if proc.returncode != 0:
+        logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}"
+                         for p in sorted((repo / "logs").rglob("*.log")))
+        pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}\nstdout:\n{proc.stdout[-4000:]}"
+                    f"\nstderr:\n{proc.stderr[-6000:]}\nlogs:\n{logs}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """A clean copy of the working tree (tracked + untracked, not ignored), committed."""
+    dst = tmp_path_factory.mktemp("pipeline") / "repo"
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                           cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    for rel in files:
+        src = REPO / rel
+        if src.is_file() or src.is_symlink():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel, follow_symlinks=False)
+    params = yaml.safe_load((dst / "params.yaml").read_text())
+    params["demo"] |= {"n_train": 16, "n_val": 4, "n_test": 8, "workers": 1}
+    params["preprocess"]["workers"] = 1
+    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (dst / "configs" / "micro.yaml").write_text(yaml.safe_dump(MICRO, sort_keys=False))
+    (dst.parent / "home").mkdir()
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "copy"]):
+        subprocess.run(cmd, cwd=dst, check=True, capture_output=True)
+    return dst
+
+
+SNAKE = ["snakemake", "--profile", "workflow/profiles/local", "--configfile",
+         "configs/micro.yaml", "--cores", "2"]
+
+
+@pytest.fixture(scope="module")
+def first_run(repo: Path) -> subprocess.CompletedProcess:
+    return _run(SNAKE, repo)
+
+
+def _mlflow_runs(repo: Path) -> list:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{repo / 'results' / 'mlflow' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("micro")
+    assert exp is not None, "experiment 'micro' missing from the default store"
+    return client.search_runs([exp.experiment_id]), client
+
+
+def test_leaderboard_has_every_cell(repo: Path, first_run) -> None:
+    md = (repo / "results" / "leaderboard.md").read_text()
+    assert "| model | demo / rgb | demo / thermal |" in md
+    row = next(line for line in md.splitlines() if line.startswith("| tiny_hrnet"))
+    values = [v.strip() for v in row.strip("|").split("|")[1:]]
+    assert len(values) == 2 and all("±" in v for v in values), row
+    rows = list(csv.DictReader((repo / "results" / "leaderboard.csv").open()))
+    assert [(r["dataset"], r["modality"], r["model"]) for r in rows] == [
+        ("demo", "rgb", "tiny_hrnet"), ("demo", "thermal", "tiny_hrnet")]
+    for r in rows:
+        for key in ("AP", "AP50", "AP75", "AR"):
+            assert 0.0 <= float(r[key]) <= 1.0
+        assert r["run_id"]
+    assert "\\begin{tabular}" in (repo / "results" / "leaderboard.tex").read_text()
+
+
+def test_one_mlflow_run_per_cell_with_params_metrics_artifacts(repo: Path, first_run) -> None:
+    found, client = _mlflow_runs(repo)
+    assert sorted(r.data.tags["mpbench.cell"] for r in found) == CELLS
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    assert "preprocess@demo" in lock["stages"]
+    for run in found:
+        p = run.data.params
+        assert {p["dataset"], p["modality"], p["model"]} <= {"demo", "rgb", "thermal",
+                                                             "tiny_hrnet"}
+        assert len(p["config_digest"]) == 16 and p["data_version"] != "unversioned"
+        assert len(p["git_commit"].split("-")[0]) == 40
+        for key in ("AP", "AP50", "AP75", "AR", "AP_ci95_low", "AP_ci95_high"):
+            assert key in run.data.metrics, key
+        loss = client.get_metric_history(run.info.run_id, "train/loss")
+        assert [m.step for m in loss] == [1] and loss[0].value > 0
+        assert run.info.status == "FINISHED"
+        arts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert {"config", "predictions", "metrics"} <= arts
+        metrics = json.loads((repo / "results" / "cells" / run.data.tags["mpbench.cell"]
+                              / "metrics.json").read_text())
+        assert metrics["stats"]["AP"] == pytest.approx(run.data.metrics["AP"])
+
+
+def test_nothing_left_to_do(repo: Path, first_run) -> None:
+    dry = _run([*SNAKE, "-n"], repo, timeout=300)
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+    dvc = _run([str(BIN / "dvc"), "repro"], repo, timeout=300)
+    out = dvc.stdout + dvc.stderr
+    assert "didn't change, skipping" in out and "Running stage" not in out
+
+
+def test_interrupted_training_resumes_in_the_same_run(repo: Path, first_run) -> None:
+    before, _ = _mlflow_runs(repo)
+    ids = {r.data.tags["mpbench.cell"]: r.info.run_id for r in before}
+    work = repo / "work_dirs" / "demo" / "thermal" / "tiny_hrnet"
+    # A job killed after its last checkpoint but before it finished: no summary.
+    (work / "train_summary.json").unlink()
+    _run(SNAKE, repo)
+    summary = json.loads((work / "train_summary.json").read_text())
+    assert summary["resumed_from"].endswith("epoch_1.pth")
+    after, _ = _mlflow_runs(repo)
+    assert {r.data.tags["mpbench.cell"]: r.info.run_id for r in after} == ids
+    rows = list(csv.DictReader((repo / "results" / "leaderboard.csv").open()))
+    assert len(rows) == 2
+
+
+def test_malformed_matrix_fails_before_any_job(repo: Path, first_run) -> None:
+    bad = dict(MICRO, train={"epochs": "ten"})
+    (repo / "configs" / "bad.yaml").write_text(yaml.safe_dump(bad))
+    proc = subprocess.run(["timeout", "-k", "10", "300", "snakemake", "-n", "--configfile",
+                           "configs/bad.yaml"], cwd=repo, env=_env(repo), capture_output=True,
+                          text=True)
+    assert proc.returncode != 0
+    assert "epochs" in proc.stdout + proc.stderr
+    bad = dict(MICRO, matrix=[{"dataset": "demo", "modalities": ["sonar"],
+                               "models": ["tiny_hrnet"]}])
+    (repo / "configs" / "bad.yaml").write_text(yaml.safe_dump(bad))
+    proc = subprocess.run(["timeout", "-k", "10", "300", "snakemake", "-n", "--configfile",
+                           "configs/bad.yaml"], cwd=repo, env=_env(repo), capture_output=True,
+                          text=True)
+    assert proc.returncode != 0
+    assert "matrix[0].modalities[0]: dataset 'demo' has no modality 'sonar'" in (
+        proc.stdout + proc.stderr)

@@ -1,0 +1,73 @@
+"""Cell config composition: base model config + dataset overlay + modality overlay."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("mmengine")
+
+from benchmark.datasets import get_spec  # noqa: E402
+from benchmark.models.compose import compose, config_digest  # noqa: E402
+from benchmark.workflow.matrix import Cell  # noqa: E402
+from tests.conftest import REPO  # noqa: E402
+
+
+def _compose(modality: str, **kw):
+    return compose(Cell("demo", modality, "tiny_hrnet"), repo_root=REPO, **kw)
+
+
+def test_dataset_overlay_comes_from_the_spec() -> None:
+    cfg = _compose("rgb")
+    layout = get_spec("demo").layout
+    meta = cfg.train_dataloader.dataset.metainfo
+    assert cfg.model.head.out_channels == layout.num_keypoints == 17
+    assert meta["sigmas"] == list(layout.sigmas)
+    assert meta["keypoint_info"][1]["swap"] == "right_eye"
+    assert cfg.train_dataloader.dataset.ann_file == "data/demo/qa/annotations/train.json"
+    assert cfg.test_dataloader.dataset.ann_file == "data/demo/qa/annotations/test.json"
+    assert cfg.test_evaluator.ann_file == "data/demo/qa/annotations/test.json"
+
+
+def test_modality_overlay_sets_root_loader_and_normalisation(tmp_path) -> None:
+    cfg = _compose("depth_lowres")
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        ds = cfg[loader].dataset
+        assert ds.data_prefix["img"] == "data/demo/processed/depth_lowres/"
+        assert ds.pipeline[0] == {"type": "LoadModalityImage", "kind": "depth",
+                                  "value_range": [500.0, 8000.0], "upsample": 8}
+        assert ds.pipeline[1]["type"] == "GetBBoxCenterScale"  # the rest is the base model's
+    assert cfg.model.data_preprocessor.bgr_to_rgb is False
+    assert _compose("lowlight").model.data_preprocessor.bgr_to_rgb is True
+
+
+def test_normalisation_reads_preprocess_statistics(tmp_path) -> None:
+    stats = tmp_path / "demo" / "processed" / "stats.json"
+    stats.parent.mkdir(parents=True)
+    stats.write_text(json.dumps({"thermal": {"mean": [40.0, 40.0, 40.0],
+                                             "std": [12.5, 12.5, 12.5]}}))
+    cfg = _compose("thermal", data_root=tmp_path)
+    assert cfg.model.data_preprocessor.mean == [40.0, 40.0, 40.0]
+    assert cfg.model.data_preprocessor.std == [12.5, 12.5, 12.5]
+
+
+def test_epoch_override_rescales_the_schedule() -> None:
+    cfg = _compose("rgb", overrides={"epochs": 3, "seed": 7, "batch_size": 4})
+    assert cfg.train_cfg.max_epochs == 3
+    step = next(s for s in cfg.param_scheduler if s["type"] == "MultiStepLR")
+    assert step["end"] == 3 and all(1 <= m <= 3 for m in step["milestones"])
+    assert cfg.randomness.seed == 7
+    assert cfg.train_dataloader.batch_size == 4
+
+
+def test_digest_is_stable_and_sensitive() -> None:
+    assert config_digest(_compose("rgb")) == config_digest(_compose("rgb"))
+    assert config_digest(_compose("rgb")) != config_digest(_compose("thermal"))
+    assert config_digest(_compose("rgb")) != config_digest(_compose("rgb",
+                                                                     overrides={"epochs": 2}))
+
+
+def test_unknown_modality_is_a_clear_error() -> None:
+    with pytest.raises(KeyError, match="dataset 'demo' has no modality 'sonar'"):
+        _compose("sonar")
