@@ -102,7 +102,13 @@ def _lr(*names: str) -> tuple[str, ...]:
 _LIMBS = _lr("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
 _LIMB_PAIRS = tuple((f"left_{n}", f"right_{n}") for n in
                     ("shoulder", "elbow", "wrist", "hip", "knee", "ankle"))
-_LIMB_SIGMAS = (0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089)
+def _tenth(*values: float) -> tuple[float, ...]:
+    """Sigmas written as pycocotools does (``np.array([.26, ...]) / 10.0``), so that the
+    floats are bit-identical to the reference evaluators'."""
+    return tuple(v / 10.0 for v in values)
+
+
+_LIMB_SIGMAS = _tenth(.79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89)
 _LIMB_WEIGHTS = (1.0, 1.0, 1.2, 1.2, 1.5, 1.5, 1.0, 1.0, 1.2, 1.2, 1.5, 1.5)
 _LIMB_LINKS = (
     ("left_ankle", "left_knee"), ("left_knee", "left_hip"),
@@ -113,13 +119,13 @@ _LIMB_LINKS = (
     ("right_elbow", "right_wrist"),
 )
 _UPPER = frozenset({"nose", "left_eye", "right_eye", "left_ear", "right_ear", "head_bottom",
-                    "head_top", "top_head", "neck", "head", *_lr("shoulder", "elbow", "wrist")})
+                    "head_top", "neck", "head", *_lr("shoulder", "elbow", "wrist")})
 
 #: COCO person keypoints (17), pycocotools' sigmas, mmpose's joint weights.
 COCO17 = KeypointLayout(
     name="coco17",
     keypoints=("nose", "left_eye", "right_eye", "left_ear", "right_ear", *_LIMBS),
-    sigmas=(0.026, 0.025, 0.025, 0.035, 0.035, *_LIMB_SIGMAS),
+    sigmas=(*_tenth(.26, .25, .25, .35, .35), *_LIMB_SIGMAS),
     flip_pairs=(("left_eye", "right_eye"), ("left_ear", "right_ear"), *_LIMB_PAIRS),
     skeleton=(*_LIMB_LINKS, ("left_eye", "right_eye"), ("nose", "left_eye"),
               ("nose", "right_eye"), ("left_eye", "left_ear"), ("right_eye", "right_ear"),
@@ -133,7 +139,7 @@ COCO17 = KeypointLayout(
 POSETRACK17 = KeypointLayout(
     name="posetrack17",
     keypoints=("nose", "head_bottom", "head_top", "left_ear", "right_ear", *_LIMBS),
-    sigmas=(0.026, 0.025, 0.025, 0.035, 0.035, *_LIMB_SIGMAS),
+    sigmas=(*_tenth(.26, .25, .25, .35, .35), *_LIMB_SIGMAS),
     flip_pairs=(("left_ear", "right_ear"), *_LIMB_PAIRS),
     skeleton=(*_LIMB_LINKS, ("nose", "head_bottom"), ("nose", "head_top"),
               ("head_bottom", "left_shoulder"), ("head_bottom", "right_shoulder")),
@@ -141,13 +147,14 @@ POSETRACK17 = KeypointLayout(
     upper_body=_UPPER,
 )
 
-#: CrowdPose / ExLPose (14): limbs first, then head top and neck.
+#: CrowdPose / ExLPose (14): limbs first, then head (top of the head) and neck, named as in
+#: the CrowdPose/ExLPose annotation files.
 CROWDPOSE14 = KeypointLayout(
     name="crowdpose14",
-    keypoints=(*_LIMBS, "top_head", "neck"),
-    sigmas=(*_LIMB_SIGMAS, 0.079, 0.079),
+    keypoints=(*_LIMBS, "head", "neck"),
+    sigmas=(*_LIMB_SIGMAS, *_tenth(.79, .79)),
     flip_pairs=_LIMB_PAIRS,
-    skeleton=(*_LIMB_LINKS, ("top_head", "neck"), ("right_shoulder", "neck"),
+    skeleton=(*_LIMB_LINKS, ("head", "neck"), ("right_shoulder", "neck"),
               ("left_shoulder", "neck")),
     joint_weights=(*_LIMB_WEIGHTS, 1.0, 1.0),
     upper_body=_UPPER,

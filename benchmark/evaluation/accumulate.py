@@ -99,8 +99,12 @@ def _table(evals: Sequence[dict | None], n_thr: int, max_det: int, rule: MatchRu
     matches = np.concatenate(dtm, axis=1)[:, order]
     ignored = np.concatenate(dt_ig, axis=1)[:, order]
     matched = matches != 0 if rule == "nonzero" else matches >= 0
-    return MatchTable(np.concatenate(units)[order], matched & ~ignored, ~matched & ~ignored,
-                      npig)
+    tp, fp = matched & ~ignored, ~matched & ~ignored
+    # A detection ignored at every threshold only repeats the previous point of each curve,
+    # which changes no interpolated precision and no recall: leave it out (cheaper resamples;
+    # e.g. most detections of the 'medium' range are outside it and unmatched).
+    counts = (tp | fp).any(axis=0)
+    return MatchTable(np.concatenate(units)[order][counts], tp[:, counts], fp[:, counts], npig)
 
 
 def accumulate(m: CocoMatches, weights: np.ndarray | None = None,
@@ -127,15 +131,15 @@ def _curve(table: MatchTable, weights: np.ndarray | None, rec_thrs: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray] | None:
     if weights is None:
         npig = int(table.npig.sum())
-        tps, fps = table.tp, table.fp
+        per_det = np.ones(len(table.unit))
     else:
         npig = int(table.npig @ weights)
-        per_det = weights[table.unit]
-        tps, fps = table.tp * per_det, table.fp * per_det
+        per_det = weights[table.unit].astype(np.float64)
     if npig == 0:
         return None
-    tp_sum = np.cumsum(tps, axis=1).astype(np.float64)
-    fp_sum = np.cumsum(fps, axis=1).astype(np.float64)
+    # float cumulative sums of integers are exact: the same values as pycocotools' int cumsum
+    tp_sum = np.cumsum(table.tp * per_det, axis=1)
+    fp_sum = np.cumsum(table.fp * per_det, axis=1)
     n_det = tp_sum.shape[1]
     rc = tp_sum / npig
     pr = tp_sum / (fp_sum + tp_sum + np.spacing(1))

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmark.evaluation.base import PredictionSource, Prepared, ProtocolSpec
+from benchmark.evaluation.base import PredictionSource
 from benchmark.evaluation.bootstrap import LEVEL, intervals, paired_difference
-from benchmark.evaluation.inputs import GroundTruth, load_ground_truth
+from benchmark.evaluation.inputs import load_ground_truth
 from benchmark.evaluation.protocols import get_protocol
 from benchmark.evaluation.result import EvalResult, json_number
 
@@ -23,22 +23,17 @@ def _check_resampling(bootstrap: int, seed: int) -> None:
         raise ValueError(f"bootstrap must be >= 0, got {bootstrap}")
 
 
-def _prepare(spec: ProtocolSpec, gt: GroundTruth, preds: PredictionSource,
-             sigmas: Sequence[float] | None) -> Prepared:
-    """``sigmas`` only matter to the OKS protocols (coco, crowdpose); the others ignore them."""
-    return spec.prepare(gt, preds, sigmas)
-
-
 def evaluate(protocol: str, gt: GroundTruthSource, preds: PredictionSource, *,
              sigmas: Sequence[float] | None = None, bootstrap: int = 0,
              seed: int = 0) -> EvalResult:
     """Evaluate one prediction set; with ``bootstrap`` resamples, add 95 % intervals.
 
+    ``sigmas`` only matter to the OKS protocols (coco, crowdpose); the others ignore them.
     Raises :class:`~benchmark.evaluation.errors.EvaluationInputError` for unusable input.
     """
     spec = get_protocol(protocol)
     _check_resampling(bootstrap, seed)
-    prepared = _prepare(spec, load_ground_truth(gt), preds, sigmas)
+    prepared = spec.prepare(load_ground_truth(gt), preds, sigmas)
     details = dict(prepared.details, units=prepared.n_units, unit=spec.unit)
     return EvalResult(spec.name, spec.headline, spec.scale, prepared.point(),
                       intervals(prepared, bootstrap, seed), bootstrap, seed, details)
@@ -55,8 +50,8 @@ def compare(protocol: str, gt: GroundTruthSource, pred_a: PredictionSource,
     spec = get_protocol(protocol)
     _check_resampling(bootstrap, seed)
     truth = load_ground_truth(gt)
-    a = _prepare(spec, truth, pred_a, sigmas)
-    b = _prepare(spec, truth, pred_b, sigmas)
+    a = spec.prepare(truth, pred_a, sigmas)
+    b = spec.prepare(truth, pred_b, sigmas)
     diff = paired_difference(a, b, spec.headline, bootstrap, seed)
     interval = diff["interval"]
     return {

@@ -72,15 +72,16 @@ def hotcoco_eligible(gt: GroundTruth) -> bool:
             and plain_ints([c.get("id") for c in gt.data.get("categories", [])]))
 
 
-def _gt_copy(gt: GroundTruth, *, crowd: bool = False) -> dict:
-    """A ground-truth dict whose annotation dicts the engines may write into (``ignore``).
+def _gt_copy(gt: GroundTruth, *, crowd: bool = False, writable: bool = True) -> dict:
+    """The ground-truth dict for an engine; ``writable`` copies the annotation dicts, which
+    pycocotools and xtcocotools write into (``ignore``), hotcoco does not.
 
     For ``crowd`` a missing ``iscrowd`` reads as false, as xtcocotools' loader sets it.
     """
     data = dict(gt.data)
     if crowd:
         data["annotations"] = [{"iscrowd": False, **a} for a in gt.annotations]
-    else:
+    elif writable:
         data["annotations"] = [dict(a) for a in gt.annotations]
     data.setdefault("categories", [])
     return data
@@ -108,7 +109,7 @@ def _run_hotcoco(gt: GroundTruth, preds: Predictions, sigmas: Sequence[float],
     with _quiet(), paused_gc(), warnings.catch_warnings():
         # hotcoco warns that non-COCO sigmas "redefine OKS"; per-dataset sigmas are intended
         warnings.simplefilter("ignore", UserWarning)
-        coco_gt = hotcoco.COCO(_gt_copy(gt))
+        coco_gt = hotcoco.COCO(_gt_copy(gt, writable=False))
         coco_dt = coco_gt.load_res(preds.stripped(copy=False))  # hotcoco does not write
         ev = hotcoco.COCOeval(coco_gt, coco_dt, "keypoints")
         ev.params.kpt_oks_sigmas = [float(s) for s in sigmas]

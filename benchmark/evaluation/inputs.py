@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from benchmark.evaluation.errors import EvaluationInputError
 
 #: Keys every prediction must carry (COCO keypoint results format).
 PREDICTION_KEYS = ("image_id", "category_id", "keypoints", "score")
-_GET_KEYS = itemgetter(*PREDICTION_KEYS)
 
 
 @contextmanager
@@ -152,7 +150,6 @@ class Predictions:
 
     records: list[dict]
     image_ids: tuple[Any, ...]
-    category_ids: tuple[Any, ...]
     scores: np.ndarray
     num_keypoints: int
     source: str
@@ -211,25 +208,27 @@ def load_predictions(preds: str | Path | list, gt: GroundTruth, num_keypoints: i
     if fields is None:
         _raise_first_problem(data, source, gt, num_keypoints, category_ids)
         # The bulk check is conservative (a keypoint sum may overflow); the records are fine.
-        fields = (tuple(r["image_id"] for r in data), tuple(r["category_id"] for r in data),
+        fields = (tuple(r["image_id"] for r in data),
                   np.array([r["score"] for r in data], dtype=np.float64))
-    image_ids, cat_ids, scores = fields
-    return Predictions(data, image_ids, cat_ids, scores, num_keypoints, source)
+    image_ids, scores = fields
+    return Predictions(data, image_ids, scores, num_keypoints, source)
 
 
 def _fast_fields(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | None
-                 ) -> tuple[tuple, tuple, np.ndarray] | None:
+                 ) -> tuple[tuple, np.ndarray] | None:
     """All checks in bulk; ``None`` when anything is wrong (the slow pass then says what)."""
     if not data:
-        return (), (), np.zeros(0)
+        return (), np.zeros(0)
     try:
         with paused_gc():
-            image_ids, cat_ids, kps, scores = zip(*map(_GET_KEYS, data))
+            image_ids = tuple([r["image_id"] for r in data])
+            cat_ids = [r["category_id"] for r in data]
+            kps = [r["keypoints"] for r in data]
             if set(map(len, kps)) != {3 * k}:
                 return None
-            if not math.isfinite(math.fsum(map(sum, kps))):
+            if not math.isfinite(sum(map(sum, kps))):  # NaN/inf anywhere propagates
                 return None
-            score_arr = np.array(scores, dtype=np.float64)
+            score_arr = np.array([r["score"] for r in data], dtype=np.float64)
             if score_arr.ndim != 1 or not np.isfinite(score_arr).all():
                 return None
             if not set(image_ids) <= gt.image_index.keys():
@@ -238,7 +237,7 @@ def _fast_fields(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | N
                 return None
     except (KeyError, TypeError, ValueError):
         return None
-    return image_ids, cat_ids, score_arr
+    return image_ids, score_arr
 
 
 def _record_problem(rec: Any, gt: GroundTruth, k: int, category_ids: set[Any] | None

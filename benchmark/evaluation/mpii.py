@@ -134,7 +134,8 @@ def _normalised_error(persons: MpiiPersons, gts: list[int], pred_xy: np.ndarray)
     dist = np.linalg.norm(pred_xy[:, None] - persons.xy[gts][None], axis=3)
     dist = dist / persons.normaliser[gts][None, :, None]
     lab = persons.labelled[gts][None]
-    return np.where(lab, dist, 0).sum(axis=2) / np.maximum(lab.sum(axis=2), 1)
+    err = np.where(lab, dist, 0).sum(axis=2) / np.maximum(lab.sum(axis=2), 1)
+    return np.nan_to_num(err, nan=1e12, posinf=1e12)  # a zero-size head box: pair it last
 
 
 def joint_hits(persons: MpiiPersons, pred_xy: np.ndarray, chosen: np.ndarray) -> np.ndarray:

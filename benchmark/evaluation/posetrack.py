@@ -121,13 +121,13 @@ def frame_samples(gt_xy: np.ndarray, has_gt: np.ndarray, heads: np.ndarray,
     return hits & has_pr
 
 
-def _gt_frames(gt: GroundTruth, index: list[int]) -> list[tuple[np.ndarray, np.ndarray,
-                                                                  np.ndarray]]:
-    """Per evaluated frame: GT joints (G, J, 2), annotated (G, J) and head sizes (G,)."""
+def _gt_frames(gt: GroundTruth, index: list[int]
+               ) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per evaluated frame (a GT image with at least one person): its position in the GT file,
+    GT joints (G, J, 2), annotated (G, J) and head sizes (G,)."""
     k = gt.num_keypoints()
     out = []
-    for pos in range(len(gt.image_ids)):
-        anns = gt.annotations_by_image[pos]
+    for pos, anns in enumerate(gt.annotations_by_image):
         if not anns:
             continue
         xy, present, heads = [], [], []
@@ -144,7 +144,7 @@ def _gt_frames(gt: GroundTruth, index: list[int]) -> list[tuple[np.ndarray, np.n
             xy.append(kp[:, :2])
             present.append(kp[:, 2] > 0)
             heads.append(head_size(ann["bbox_head"]))
-        out.append((np.array(xy).reshape(-1, len(index), 2),
+        out.append((pos, np.array(xy).reshape(-1, len(index), 2),
                     np.array(present, dtype=bool).reshape(-1, len(index)), np.array(heads)))
     return out
 
@@ -155,12 +155,11 @@ def build_samples(gt: GroundTruth, preds: Predictions) -> tuple[Samples, dict[st
     if missing:
         raise gt.error(f"posetrack-map needs keypoints named {missing}")
     index = [names.index(n) for n in JOINTS]
-    evaluated = [pos for pos, anns in enumerate(gt.annotations_by_image) if anns]
     frames = _gt_frames(gt, index)
     kp = preds.keypoints[:, index]
     by_image = preds.by_image(len(gt.image_ids), gt.image_index)
-    joint, score, hit, unit, n_gt = [], [], [], [], np.zeros((len(evaluated), len(JOINTS)))
-    for f, (pos, (gt_xy, has_gt, heads)) in enumerate(zip(evaluated, frames)):
+    joint, score, hit, unit, n_gt = [], [], [], [], np.zeros((len(frames), len(JOINTS)))
+    for f, (pos, gt_xy, has_gt, heads) in enumerate(frames):
         pr = kp[by_image[pos]]
         has_gt, has_pr = _keep_outside(_regions(gt.images[pos]), (gt_xy, has_gt),
                                        (pr[:, :, :2], ~(pr == 0).all(axis=2)))
@@ -176,8 +175,8 @@ def build_samples(gt: GroundTruth, preds: Predictions) -> tuple[Samples, dict[st
         n_gt[f] = has_gt.sum(axis=0)
     samples = Samples(_cat(joint, np.int64), _cat(score, np.float64), _cat(hit, bool),
                       _cat(unit, np.int64), n_gt)
-    dropped = len(preds) - sum(len(by_image[p]) for p in evaluated)
-    return samples, {"frames": len(evaluated), "predictions_dropped": dropped}
+    dropped = len(preds) - sum(len(by_image[pos]) for pos, *_ in frames)
+    return samples, {"frames": len(frames), "predictions_dropped": dropped}
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

@@ -88,6 +88,6 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
     # Snakemake removes the outputs of a job that fails, so a crash below is simply re-run.
     runs.log_artifact(run_id, str(pred), "predictions")
     runs.log_artifact(run_id, str(metrics_path), "metrics")
-    runs.set_tags(run_id, {"mpbench.headline": result.headline})
+    runs.set_tags(run_id, {"mpbench.headline": result.headline, "mpbench.scale": result.scale})
     runs.finish_run(run_id, "evaluated")
     return metrics

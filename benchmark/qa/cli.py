@@ -64,7 +64,10 @@ def handler(args: argparse.Namespace) -> int:
         paired = load_json(args.paired) if args.paired else None
         report = run_qa(coco, layout, config=config, paired=paired, source=str(args.ann),
                         paired_source=str(args.paired))
-        write_report(report, args.out, images_root=args.images, worst=args.worst)
+        try:
+            write_report(report, args.out, images_root=args.images, worst=args.worst)
+        except OSError as exc:
+            raise QAInputError(f"{args.out}: cannot write the report ({exc.strerror})") from None
     except QAInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

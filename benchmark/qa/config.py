@@ -40,15 +40,16 @@ class QAConfig:
     pose_distance: tuple[float, float] = (4.0, 6.0)
 
     # --- left/right swaps --------------------------------------------------------------------
-    #: Ramp on the cost gain (nats) of the best swap hypothesis over the annotation as is.
+    #: Ramp on the evidence (nats, net of the prior) for the best swap hypothesis; fires at 4.
     swap_gain: tuple[float, float] = (2.0, 6.0)
     #: Prior cost (nats) per swapped pair: swaps are rare, so each needs this much evidence.
     swap_prior: float = 3.0
-    #: Ramp on a pair's width (left-right joint distance / person scale) giving the weight of
-    #: its orientation evidence: hands and feet touch and cross in ordinary poses, so narrow
-    #: pairs say little about which side is which.
+    #: Ramp on a pair's width relative to its typical width, giving the weight of its
+    #: orientation evidence: hands and feet touch and cross in ordinary poses, so a pair much
+    #: narrower than usual says little about which side is which.
     swap_width: tuple[float, float] = (0.25, 0.75)
-    #: Ramp on the facing contradiction of a visible face (|sin| of body/face frame, weighted).
+    #: Ramp on how far a visible face turns the body's left-right consensus the wrong way
+    #: (sine, weighted by the consensus strength); fires at 0.3.
     facing: tuple[float, float] = (0.15, 0.45)
 
     # --- outside box / image -----------------------------------------------------------------

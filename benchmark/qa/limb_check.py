@@ -25,8 +25,11 @@ def check_limbs(sk: Skeletons, model: LimbModel, config: QAConfig) -> CheckOutpu
     sev = np.fmax(ramp(np.nan_to_num(z, nan=0.0), config.limb_z_long),
                   ramp(np.nan_to_num(-z, nan=0.0), config.limb_z_short))
     n = len(sk)
-    worst = sev.argmax(1) if sev.shape[1] else np.zeros(n, int)
     has = np.isfinite(z).any(1) if z.shape[1] else np.zeros(n, bool)
+    # the worst link: highest severity, ties (all zero) broken by the most extreme z
+    long_mid, short_mid = np.mean(config.limb_z_long), np.mean(config.limb_z_short)
+    extremity = np.nan_to_num(np.fmax(z / long_mid, -z / short_mid), nan=-np.inf)
+    worst = np.argmax(sev * 1e6 + extremity, axis=1) if z.shape[1] else np.zeros(n, int)
     rows = np.arange(n)
     flagged = sev >= config.threshold
     return CheckOutput(

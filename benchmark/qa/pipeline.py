@@ -112,7 +112,10 @@ def run_qa(coco: dict, layout: KeypointLayout, *, config: QAConfig = QAConfig(),
     sk = parse_coco(coco, layout, source)
     geo = geometry_view(sk, config)
     model, swaps = fit_and_detect(geo, config)
-    outputs = [check_visibility(sk), check_bounds(sk, config), check_limbs(geo, model, config),
+    # Limbs and pose are judged with the suspected swaps undone: a swap's diagonal limbs are
+    # already reported as the swap, not as a second, unexplained anomaly.
+    outputs = [check_visibility(sk), check_bounds(sk, config),
+               check_limbs(apply_swaps(geo, swaps.partial), model, config),
                check_pose(apply_swaps(geo, swaps.map_pairs), model.scale, config),
                _swap_output(swaps), check_duplicates(sk, config)]
     if paired is not None:

@@ -1,10 +1,11 @@
 """Built-in limb-length priors, used when a file is too small for its own statistics.
 
 Lengths are projected 2D medians in units of the *person scale*, defined so that the side of
-the torso (shoulder to hip of the same side) is 1. They were measured on the real fixture
-annotations (MVOR for the upper body, the COCO/CrowdPose/OCHuman/PoseTrack samples for legs
-and head) and rounded; the spreads are deliberately wider than the measured ones, because a
-prior must not flag people whose proportions merely differ from those samples.
+the torso (shoulder to hip of the same side) is 1: rounded adult proportions. MVOR's own
+statistics differ for some links (head-neck 0.29, its "head" being the head centre; hip width
+0.70), which is why files with enough skeletons use their own statistics; the priors also fix
+the unit the file statistics start from. The spreads are deliberately wider than any measured
+ones, because a prior must not flag people whose proportions merely differ from the average.
 
 Keys are the link's two joint names with any ``left_``/``right_`` prefix removed, sorted, so
 one entry serves both sides and every layout that names its joints alike.

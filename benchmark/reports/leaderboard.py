@@ -27,6 +27,8 @@ class CellResult:
     run_id: str
     headline: str
     metrics: dict[str, float] = field(default_factory=dict)
+    #: "fraction" (OKS AP in [0, 1], shown in percent) or "percent" (PCK, mAP)
+    scale: str = "fraction"
     start_time: int = 0
 
     @property
@@ -60,8 +62,10 @@ def fetch_results(cells: list[Cell],
             cell = wanted.get(run.data.tags.get(TAG_CELL, ""))
             if cell is None:
                 continue
-            res = CellResult(cell, run.info.run_id, run.data.tags.get("mpbench.headline", "AP"),
-                             dict(run.data.metrics), run.info.start_time or 0)
+            tags = run.data.tags
+            res = CellResult(cell, run.info.run_id, tags.get("mpbench.headline", "AP"),
+                             dict(run.data.metrics), tags.get("mpbench.scale", "fraction"),
+                             run.info.start_time or 0)
             prev = out.get(cell)
             if prev is None or (res.start_time, res.run_id) > (prev.start_time, prev.run_id):
                 out[cell] = res
@@ -94,7 +98,7 @@ class Leaderboard:
         r = self.get(model, col)
         if r is None or math.isnan(r.value):
             return "–"
-        scale = 100.0 if r.headline in ("AP", "AR") else 1.0  # OKS AP shown in percent
+        scale = 100.0 if r.scale == "fraction" else 1.0  # everything shown in percent
         text = f"{r.value * scale:.1f}"
         if r.half_width is not None:
             text += f"{pm}{r.half_width * scale:.1f}"

@@ -8,18 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.evaluation import EvaluationInputError, evaluate
+from benchmark.evaluation import EvaluationInputError, evaluate, mpii_mat_to_coco
 
 VALID_K = {"coco": 17, "crowdpose": 14, "mvor-pck": 17, "mpii-pckh": 16, "posetrack-map": 17}
 
 
 @pytest.fixture(scope="module")
-def cases(real_fixtures: Path) -> dict[str, tuple[Path, dict]]:
+def cases(real_fixtures: Path, tmp_path_factory: pytest.TempPathFactory
+          ) -> dict[str, tuple[Path, dict]]:
     """protocol -> (GT path, one valid prediction) on the real samples."""
     x = real_fixtures / "xtcocoapi/annotations"
     d = real_fixtures / "mmpose/tests/data"
+    mpii = tmp_path_factory.mktemp("mpii") / "mpii_val.json"
+    mpii.write_text(json.dumps(mpii_mat_to_coco(real_fixtures / "mpii/gt_valid.mat")))
     paths = {"coco": x / "example_coco_val.json", "crowdpose": x / "example_crowdpose_val.json",
              "mvor-pck": real_fixtures / "mvor/annotations/camma_mvor_2018.json",
+             "mpii-pckh": mpii,
              "posetrack-map": d / "posetrack18/annotations/test_posetrack18_val.json"}
     out = {}
     for protocol, path in paths.items():
@@ -49,7 +53,7 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize("protocol", ["coco", "crowdpose", "mvor-pck", "posetrack-map"])
+@pytest.mark.parametrize("protocol", sorted(VALID_K))
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_malformed_predictions(cases: dict, tmp_path: Path, protocol: str, case: str) -> None:
     gt_path, valid = cases[protocol]
@@ -85,16 +89,9 @@ def test_unknown_category_for_oks_protocols(cases: dict) -> None:
 
 
 @pytest.mark.parametrize("protocol", sorted(VALID_K))
-def test_empty_prediction_list_scores_zero(cases: dict, protocol: str,
-                                           real_fixtures: Path) -> None:
+def test_empty_prediction_list_scores_zero(cases: dict, protocol: str) -> None:
     """Documented: no predictions is a valid, all-zero result (not an error)."""
-    if protocol == "mpii-pckh":
-        from benchmark.evaluation import mpii_mat_to_coco
-
-        gt = mpii_mat_to_coco(real_fixtures / "mpii/gt_valid.mat")
-    else:
-        gt = cases[protocol][0]
-    res = evaluate(protocol, gt, [])
+    res = evaluate(protocol, cases[protocol][0], [])
     assert res.value == 0.0
 
 

@@ -109,6 +109,11 @@ def test_bad_input_is_an_error_not_a_traceback(real_fixtures: Path, tmp_path: Pa
     rc, _, err = _run(capsys, "qa", "--layout", "coco17", "--ann", str(crowdpose), "--out",
                       str(tmp_path / "o"), "--threshold", "1.5")
     assert rc == 2 and "threshold" in err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    rc, _, err = _run(capsys, "qa", "--layout", "coco17", "--ann",
+                      str(real_fixtures / COCO / "test_coco.json"), "--out", str(blocker / "x"))
+    assert rc == 2 and "cannot write the report" in err
 
 
 def test_exactly_one_of_dataset_or_layout(tmp_path: Path) -> None:
