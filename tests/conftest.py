@@ -6,14 +6,14 @@ them in place and skip with a clear reason when the folder is absent.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-REAL_FIXTURES = Path(
-    __import__("os").environ.get("MPBENCH_REAL_FIXTURES", REPO.parent / "shared" / "fixtures" / "real")
-)
+REAL_FIXTURES = Path(os.environ.get("MPBENCH_REAL_FIXTURES",
+                                    REPO.parent / "shared" / "fixtures" / "real"))
 
 
 @pytest.fixture(scope="session")

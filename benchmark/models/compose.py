@@ -17,6 +17,7 @@ from typing import Any
 from benchmark.datasets import get_spec
 from benchmark.datasets.spec import DatasetSpec, ModalitySpec
 from benchmark.errors import MpbenchError
+from benchmark.models.metainfo import check as check_metainfo
 from benchmark.workflow.matrix import Cell, model_config_path
 
 #: Normalisation used when a dataset has no ``processed/stats.json`` yet (ImageNet, 0-255).
@@ -24,9 +25,11 @@ IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
 
 
-def dataset_overlay(spec: DatasetSpec, data_root: Path) -> dict[str, Any]:
+def dataset_overlay(spec: DatasetSpec, data_root: Path,
+                    repo_root: Path | None = None) -> dict[str, Any]:
     """Keypoint metadata and annotation files, all derived from the dataset spec."""
-    metainfo = spec.layout.mmpose_metainfo(spec.name)
+    meta_file = check_metainfo(spec.name, repo_root)
+    metainfo = {"from_file": str(meta_file.relative_to(repo_root or Path.cwd()))}
     ann = {split: str(spec.annotation_file(split, data_root)) for split in spec.splits}
     return {
         "model.head.out_channels": spec.layout.num_keypoints,
@@ -91,7 +94,7 @@ def compose(cell: Cell, *, data_root: Path = Path("data"), work_dir: Path | None
     spec = get_spec(cell.dataset)
     # Composition needs no MMPose: the custom modules are imported by the job that runs it.
     cfg = Config.fromfile(str(base), import_custom_modules=False)
-    flat = dataset_overlay(spec, data_root) | modality_overlay(spec, cell.modality, data_root)
+    flat = dataset_overlay(spec, data_root, repo_root) | modality_overlay(spec, cell.modality, data_root)
     flat |= _training_overrides(cfg, overrides or {})
     cfg.merge_from_dict(flat, allow_list_keys=True)
     if work_dir is not None:

@@ -28,16 +28,21 @@ class QAConfig:
     limb_z_short: tuple[float, float] = (10.0, 14.0)
     #: Minimum skeletons with a limb for file statistics; below this the built-in prior is used.
     limb_min_samples: int = 40
-    #: Floor on the robust spread (log units): file MADs below it are not trusted.
+    #: Floor on the robust spread above the median (fraction of the median length).
     limb_min_sigma: float = 0.08
+    #: Floor on the spread below the median (log units): foreshortening shortens any limb,
+    #: so only (nearly) collapsed limbs, two joints clicked on one spot, count as too short.
+    limb_min_sigma_lo: float = 0.35
     #: Minimum limbs (or limbs + box) needed to estimate a person scale.
     scale_min_votes: int = 2
 
     # --- pose outliers (conditional Gaussian shape model, large files only) -------------------
-    #: Complete skeletons needed to fit the shape model; below this the check is inactive.
+    #: Complete skeletons needed to fit the shape model (below: inactive), and per pose mode.
     pose_min_samples: int = 100
-    #: Ramp on the worst joint's conditional Mahalanobis distance; fires at 5.
-    pose_distance: tuple[float, float] = (4.0, 6.0)
+    #: Most pose modes (Gaussians) the shape model may use.
+    pose_max_modes: int = 3
+    #: Ramp on the worst joint's conditional Mahalanobis distance; fires at 4.5.
+    pose_distance: tuple[float, float] = (3.5, 5.5)
 
     # --- left/right swaps --------------------------------------------------------------------
     #: Ramp on the evidence (nats, net of the prior) for the best swap hypothesis; fires at 4.
@@ -53,8 +58,8 @@ class QAConfig:
     facing: tuple[float, float] = (0.15, 0.45)
 
     # --- outside box / image -----------------------------------------------------------------
-    #: Distance outside the box, in units of sqrt(box area); fires beyond 0.15.
-    outside_box: tuple[float, float] = (0.05, 0.25)
+    #: Distance outside the box, in units of sqrt(box area); fires beyond 0.1.
+    outside_box: tuple[float, float] = (0.0, 0.2)
     #: Pixels outside the image before a keypoint counts as outside (sub-pixel rounding).
     image_margin_px: float = 1.0
 

@@ -111,7 +111,7 @@ def fit_limb_model(sk: Skeletons, config: QAConfig) -> LimbModel:
                 med, lo, _ = split_mad(r)
                 _, _, hi = split_mad(np.exp(r - med))
                 mu[j] = med
-                s_lo[j] = max(lo, config.limb_min_sigma)
+                s_lo[j] = max(lo, config.limb_min_sigma_lo)
                 s_hi[j] = max(hi, config.limb_min_sigma)
                 from_file[j] = True
         rb = (log_box - log_scale)[np.isfinite(log_box - log_scale)]

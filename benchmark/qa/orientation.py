@@ -3,9 +3,11 @@
 Every flip pair gives a vector from its left to its right joint. On one person these vectors
 point the same way in the image whether the person faces the camera or turns away (seen from
 behind, *all* of them flip together); a pair pointing against the others is the signature of
-a swap, or of a limb crossing the body (crossed wrists, crossed ankles). How often each pair
-is the odd one out in ordinary poses is measured on the file itself, so the swap check learns
-that crossed wrists are common in an operating room and crossed shoulders never are.
+a swap, or of a limb crossing the body (crossed wrists, a stride seen from the side). Each pair
+is compared with its kinematic parent (or, for shoulders, hips and eyes, with each other), and
+how often it points against it in ordinary poses is measured on the file itself, so the swap
+check learns that crossed wrists are common in an operating room, crossing legs common among
+walkers, and crossed shoulders rare everywhere.
 
 A pair's evidence is weighted by its width relative to its typical width (``swap_width``
 ramp): hands that nearly touch say little about which is which, while eyes, narrow in pixels
@@ -25,7 +27,7 @@ from benchmark.qa.geometry import cross2
 from benchmark.qa.priors import limb_prior
 
 #: Beta prior on the odd-one-out frequency of a pair: mean and strength (pseudo-skeletons).
-_P0, _P_STRENGTH = 0.05, 20.0
+_P0, _P_STRENGTH = 0.01, 20.0
 
 
 @dataclass
@@ -83,17 +85,96 @@ def cos_and_weight(sk: Skeletons, scale: np.ndarray, ref_width: np.ndarray,
     return np.nan_to_num(cos), weight, width
 
 
-def odd_one_out(cos: np.ndarray, weight: np.ndarray, sign: np.ndarray) -> np.ndarray:
-    """(n, H, M) evidence that pair k points against the other pairs under each hypothesis.
+def pair_graph(layout: KeypointLayout) -> tuple[np.ndarray, np.ndarray]:
+    """(M,) root pairs and (M, M) adjacency of pairs joined by a skeleton link.
 
-    The weighted fraction of the other pairs that k is anti-parallel to, with the weights
-    summing to at most 1: crossed wrists disagree with shoulders, hips and elbows at once,
-    and that is one event, not three. ``sign`` (H, M) is -1 where a hypothesis swaps a pair.
+    Anchor pairs are linked to an unpaired joint or to their own partner (shoulders, hips,
+    eyes). The *root* is the largest group of anchors joined by links (the torso: shoulders
+    and hips; all tied groups when none is larger, as in MPII where only the pelvis and the
+    neck join them). A head is not part of the root: it turns on the neck.
     """
+    pairs = oriented_pairs(layout)
+    m = len(pairs)
+    owner = {j: p for p, ab in enumerate(pairs) for j in ab}
+    anchor = np.zeros(m, bool)
+    adj = np.zeros((m, m), bool)
+    for a, b in layout.skeleton_indices:
+        pa, pb = owner.get(a), owner.get(b)
+        if pa is not None and pb is not None and pa != pb:
+            adj[pa, pb] = adj[pb, pa] = True
+        elif pa is not None and pb is not None:
+            anchor[pa] = True
+        elif (pa is None) != (pb is None):
+            anchor[pa if pa is not None else pb] = True
+    groups: list[set[int]] = []
+    for k in np.flatnonzero(anchor):
+        if any(k in g for g in groups):
+            continue
+        group, stack = {int(k)}, [int(k)]
+        while stack:
+            for q in np.flatnonzero(adj[stack.pop()] & anchor):
+                if int(q) not in group:
+                    group.add(int(q))
+                    stack.append(int(q))
+        groups.append(group)
+    root = np.zeros(m, bool)
+    if groups:
+        biggest = max(len(g) for g in groups)
+        for g in groups:
+            if len(g) == biggest:
+                root[list(g)] = True
+    return root, adj
+
+
+def pair_references(layout: KeypointLayout) -> np.ndarray:
+    """(D, M, M) bool: the pairs each pair's orientation is compared with, nearest first.
+
+    Root pairs are compared with each other; every other pair with its kinematic parents (the
+    adjacent pairs one step nearer the root: elbow -> shoulder, ankle -> knee, eye -> ear),
+    then, where those are not labelled, with its grandparents, and so on; the last level is
+    every other pair. A leg crossing in a walking stride then counts as one event (knees
+    against hips, ankles following the knees), and a head turned on the neck as one (ears
+    against shoulders, eyes following the ears).
+    """
+    root, adj = pair_graph(layout)
+    m = len(root)
+    depth = np.where(root, 0, -1)
+    for d in range(1, m + 1):
+        frontier = (depth < 0) & adj[:, depth == d - 1].any(1)
+        depth[frontier] = d
+    levels = [np.zeros((m, m), bool) for _ in range(max(int(depth.max()), 0) + 1)]
+    for k in range(m):
+        if root[k]:
+            levels[0][k] = root
+        elif depth[k] > 0:
+            ancestors = {k}
+            for lvl in range(depth[k]):
+                ancestors = {int(q) for a in ancestors
+                             for q in np.flatnonzero(adj[a] & (depth == depth[k] - lvl - 1))}
+                levels[lvl][k, list(ancestors)] = True
+    every = ~np.eye(m, dtype=bool)
+    out = np.stack([*levels, every]) & every
+    return out
+
+
+def odd_one_out(cos: np.ndarray, weight: np.ndarray, sign: np.ndarray,
+                ref: np.ndarray) -> np.ndarray:
+    """(n, H, M) evidence that pair k points against its reference pairs, per hypothesis.
+
+    The weighted fraction of k's nearest labelled reference level (:func:`pair_references`)
+    that k is anti-parallel to, with the weights summing to at most 1. ``sign`` (H, M) is -1
+    where a hypothesis swaps a pair.
+    """
+    w = np.zeros_like(weight)
+    found = np.zeros(weight.shape[:2], bool)  # (n, M)
+    for level in ref:
+        w_lvl = weight * level[None]
+        use = ~found & (w_lvl.sum(-1) > 0)
+        w = np.where(use[..., None], w_lvl, w)
+        found |= use
     flip = sign[:, :, None] * sign[:, None, :]  # (H, M, M)
     anti = (cos[:, None] * flip[None]) < 0  # (n, H, M, M)
-    total = weight.sum(-1)  # (n, M)
-    return (anti * weight[:, None]).sum(-1) / np.maximum(total, 1.0)[:, None]
+    return (anti * w[:, None]).sum(-1) / np.maximum(w.sum(-1), 1.0)[:, None]
 
 
 def fit_orientation(sk: Skeletons, scale: np.ndarray, config: QAConfig) -> OrientationModel:
@@ -101,12 +182,12 @@ def fit_orientation(sk: Skeletons, scale: np.ndarray, config: QAConfig) -> Orien
 
     Fit on skeletons with the suspected swaps undone (:func:`benchmark.qa.swaps.
     fit_and_detect`): swapped annotations are exactly the odd-one-out cases, and counting them
-    would teach the check that swaps are normal. The Beta prior keeps small files near 5 %.
+    would teach the check that swaps are normal. The Beta prior keeps small files near 1 %.
     """
     ref = reference_widths(sk, scale, config)
     cos, weight, _ = cos_and_weight(sk, scale, ref, config)
     m = cos.shape[1]
-    odd = odd_one_out(cos, weight, np.ones((1, m)))[:, 0]  # (N, M)
+    odd = odd_one_out(cos, weight, np.ones((1, m)), pair_references(sk.layout))[:, 0]  # (N, M)
     seen = np.minimum(weight.sum(-1), 1.0)
     p = (odd.sum(0) + _P_STRENGTH * _P0) / (seen.sum(0) + _P_STRENGTH)
     return OrientationModel(ref, np.log((1 - p) / p))

@@ -112,10 +112,11 @@ def run_qa(coco: dict, layout: KeypointLayout, *, config: QAConfig = QAConfig(),
     sk = parse_coco(coco, layout, source)
     geo = geometry_view(sk, config)
     model, swaps = fit_and_detect(geo, config)
-    # Limbs and pose are judged with the suspected swaps undone: a swap's diagonal limbs are
-    # already reported as the swap, not as a second, unexplained anomaly.
+    # Limbs are judged with the fixable swaps undone (their diagonal limbs are the swap, not a
+    # second anomaly; a swap after which a limb still fires is not fixed, so it stays); the
+    # pose model with every likely swap undone, since it must not learn or flag mirrors.
     outputs = [check_visibility(sk), check_bounds(sk, config),
-               check_limbs(apply_swaps(geo, swaps.partial), model, config),
+               check_limbs(geo, model, config),
                check_pose(apply_swaps(geo, swaps.map_pairs), model.scale, config),
                _swap_output(swaps), check_duplicates(sk, config)]
     if paired is not None:

@@ -5,7 +5,7 @@ of the frontal view, not an error. A swap is a subset S of flip pairs whose labe
 with the rest of the body. Every S of at most half the pairs (swapping the complement is the
 same body mirrored) is scored by the evidence for undoing it:
 
-    gain(S) = limb(S) + orient(S) - swap_prior * |S|
+    gain(S) = limb(S) + orient(S) - swap_prior * slips(S)
 
 * ``limb``: the drop in sum_links rho(z+) - rho(z0) over the links S changes, z the robust
   limb-length z of :mod:`benchmark.qa.limbs` at the person scale voted by the links S leaves
@@ -14,7 +14,8 @@ same body mirrored) is scored by the evidence for undoing it:
   rho(z) = (nu + 1) / 2 * log(1 + z^2 / nu) (Student t, nu = 4), z0 = 2.5.
 * ``orient``: the drop in sum_k c_k * e_k, e_k the evidence that pair k points against the
   others and c_k = log((1 - p_k) / p_k) its cost (:mod:`benchmark.qa.orientation`).
-* ``swap_prior``: swaps are rare, each swapped pair must pay for itself.
+* ``swap_prior``: swaps are rare; each slip (a group of pairs of S connected along a limb
+  chain, such as a whole arm) must pay for itself.
 
 The best S sets ``lr_swap`` (ramp ``swap_gain`` on its gain). A whole-body mirror changes
 none of these costs; it is only visible against a cue that is not a flip pair, a visible face
@@ -28,6 +29,7 @@ from itertools import combinations
 
 import numpy as np
 
+from benchmark.datasets.layouts import KeypointLayout
 from benchmark.qa.config import QAConfig, ramp
 from benchmark.qa.data import Skeletons
 from benchmark.qa.limbs import (
@@ -44,7 +46,9 @@ from benchmark.qa.orientation import (
     fit_orientation,
     odd_one_out,
     oriented_pairs,
+    pair_graph,
     pair_label,
+    pair_references,
 )
 
 #: Student-t degrees of freedom of the limb penalty, and the z at which a limb is neutral.
@@ -74,6 +78,34 @@ def _hypotheses(m: int) -> list[tuple[int, ...]]:
     return [s for r in range(m // 2 + 1) for s in combinations(range(m), r)]
 
 
+def _chain_links(layout: KeypointLayout) -> np.ndarray:
+    """(M, M) parent-child links between pairs (elbow-shoulder), not core-core ones."""
+    root, _ = pair_graph(layout)
+    parents = pair_references(layout)[0] & ~root[:, None]
+    return parents | parents.T
+
+
+def _mistakes(hyps: list[tuple[int, ...]], adj: np.ndarray) -> np.ndarray:
+    """(H,) annotation slips a hypothesis implies: its groups of pairs connected by chains.
+
+    Labelling one arm as the other swaps shoulder, elbow and wrist in one slip, so the prior
+    is paid per slip, not per pair; shoulders and hips are separate clicks, separate slips.
+    """
+    out = np.zeros(len(hyps))
+    for h, subset in enumerate(hyps):
+        left = set(subset)
+        while left:
+            out[h] += 1
+            stack = [left.pop()]
+            while stack:
+                p = stack.pop()
+                for q in np.flatnonzero(adj[p]):
+                    if q in left:
+                        left.remove(q)
+                        stack.append(q)
+    return out
+
+
 def _permutations(k: int, pairs: tuple[tuple[int, int], ...],
                   hyps: list[tuple[int, ...]]) -> np.ndarray:
     perm = np.tile(np.arange(k), (len(hyps), 1))
@@ -101,7 +133,8 @@ def _link_cost(z: np.ndarray, affected: np.ndarray) -> np.ndarray:
 
 def _limb_gains(sk: Skeletons, model: LimbModel, perm: np.ndarray, rows: np.ndarray,
                 min_votes: int) -> np.ndarray:
-    """(n, H) limb cost of the annotation as is minus that of each hypothesis.
+    """(n, H) limb cost of the annotation as is minus that of each hypothesis (-inf when the
+    hypothesis leaves fewer labelled links).
 
     Both at the person scale voted by the links the hypothesis leaves alone: the scale of
     the annotation as is would be inflated by the very diagonals a swap creates, and a scale
@@ -116,8 +149,12 @@ def _limb_gains(sk: Skeletons, model: LimbModel, perm: np.ndarray, rows: np.ndar
     log_scale = scale_votes(kept, log_box, model.mu, model.box[0], min_votes)
     log_scale = np.where(np.isfinite(log_scale), log_scale, model.log_scale[rows][:, None])
     as_is = np.broadcast_to(log_len[:, :1], log_len.shape)
-    return (_link_cost(model.z(as_is, log_scale), affected)
+    gain = (_link_cost(model.z(as_is, log_scale), affected)
             - _link_cost(model.z(log_len, log_scale), affected))
+    # A hypothesis that only unlinks joints (a lone right shoulder moved to an empty left
+    # side) removes limbs instead of explaining them: that is no evidence of a swap.
+    n_links = np.isfinite(log_len).sum(-1)
+    return np.where(n_links >= n_links[:, :1], gain, -np.inf)
 
 
 def _fix_set(partial: tuple[int, ...], active: set[int], body: bool) -> tuple[int, ...]:
@@ -166,17 +203,18 @@ def detect_swaps(sk: Skeletons, model: LimbModel, orient: OrientationModel, conf
     for h, subset in enumerate(hyps):
         member[h, list(subset)] = True
     sign = np.where(member, -1.0, 1.0)  # (H, M)
+    slips = _mistakes(hyps, _chain_links(lay))
     cos, weight, width = cos_and_weight(sk, model.scale, orient.ref_width, config)
+    ref = pair_references(lay)
     active = sk.labelled[:, [p[0] for p in pairs]] | sk.labelled[:, [p[1] for p in pairs]]
     gain, best = np.zeros(n), np.zeros(n, int)
     rows_all = np.flatnonzero(np.isfinite(model.scale) & (sk.labelled.sum(1) >= 3))
     for start in range(0, len(rows_all), _CHUNK):
         rows = rows_all[start:start + _CHUNK]
         limb = _limb_gains(sk, model, perm, rows, config.scale_min_votes)  # (n, H)
-        odd = (odd_one_out(cos[rows], weight[rows], sign) * orient.odd_cost).sum(-1)
-        n_swapped = (member[None] & active[rows][:, None, :]).sum(-1)
+        odd = (odd_one_out(cos[rows], weight[rows], sign, ref) * orient.odd_cost).sum(-1)
         useless = (member[None] & ~active[rows][:, None, :]).any(-1)
-        score = (limb + odd[:, :1] - odd - config.swap_prior * n_swapped
+        score = (limb + odd[:, :1] - odd - config.swap_prior * slips
                  - np.where(useless, np.inf, 0.0))
         best[rows] = np.argmax(score, axis=1)
         gain[rows] = score[np.arange(len(rows)), best[rows]]
