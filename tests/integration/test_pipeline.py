@@ -159,8 +159,13 @@ def test_interrupted_training_resumes_in_the_same_run(repo: Path, first_run) -> 
     before, _ = _mlflow_runs(repo)
     ids = {r.data.tags["mpbench.cell"]: r.info.run_id for r in before}
     work = repo / "work_dirs" / "demo" / "thermal" / "tiny_hrnet"
-    # A job killed after its last checkpoint but before it finished: no summary.
+    # A workflow killed while this cell trained, after its last checkpoint was written: no
+    # training summary and nothing downstream of it (no metrics, no leaderboard yet).
     (work / "train_summary.json").unlink()
+    for out in (repo / "results" / "cells" / "demo" / "thermal" / "tiny_hrnet").iterdir():
+        out.unlink()
+    for out in (repo / "results").glob("leaderboard.*"):
+        out.unlink()
     _run(SNAKE, repo)
     summary = json.loads((work / "train_summary.json").read_text())
     assert summary["resumed_from"].endswith("epoch_1.pth")
