@@ -94,7 +94,8 @@ def compose(cell: Cell, *, data_root: Path = Path("data"), work_dir: Path | None
     spec = get_spec(cell.dataset)
     # Composition needs no MMPose: the custom modules are imported by the job that runs it.
     cfg = Config.fromfile(str(base), import_custom_modules=False)
-    flat = dataset_overlay(spec, data_root, repo_root) | modality_overlay(spec, cell.modality, data_root)
+    flat = (dataset_overlay(spec, data_root, repo_root)
+            | modality_overlay(spec, cell.modality, data_root))
     flat |= _training_overrides(cfg, overrides or {})
     cfg.merge_from_dict(flat, allow_list_keys=True)
     if work_dir is not None:

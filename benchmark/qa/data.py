@@ -17,10 +17,15 @@ from typing import Any
 import numpy as np
 
 from benchmark.datasets.layouts import KeypointLayout
+from benchmark.errors import MpbenchError
 
 
-class QAInputError(ValueError):
-    """The annotation file cannot be checked (unreadable, missing keys, wrong layout)."""
+class QAInputError(MpbenchError, ValueError):
+    """The annotation file cannot be checked (unreadable, missing keys, wrong layout).
+
+    An :class:`~benchmark.errors.MpbenchError`, so ``mpbench data qa`` reports it as one
+    ``error:`` line like the ``mpbench qa`` subcommand does.
+    """
 
 
 @dataclass

@@ -12,8 +12,9 @@ same body mirrored) is scored by the evidence for undoing it:
   alone. A swapped pair turns its limbs into diagonals across the body, too long; only the
   long side counts (foreshortening shortens limbs in every honest annotation).
   rho(z) = (nu + 1) / 2 * log(1 + z^2 / nu) (Student t, nu = 4), z0 = 2.5.
-* ``orient``: the drop in sum_k c_k * e_k, e_k the evidence that pair k points against the
-  others and c_k = log((1 - p_k) / p_k) its cost (:mod:`benchmark.qa.orientation`).
+* ``orient``: the drop in sum_k c_k * e_k, e_k the evidence that pair k points against its
+  reference pairs (its kinematic parent; the torso pairs each other) and
+  c_k = log((1 - p_k) / p_k) its cost (:mod:`benchmark.qa.orientation`).
 * ``swap_prior``: swaps are rare; each slip (a group of pairs of S connected along a limb
   chain, such as a whole arm) must pay for itself.
 
