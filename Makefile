@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip
 export MLFLOW_DISABLE_TELEMETRY := true
 export PATH := $(abspath $(BIN)):$(PATH)
 
-REQ := requirements/constraints.txt requirements/torch.txt requirements/openmmlab.txt \
+REQ := requirements/constraints.txt requirements/lock.txt requirements/torch.txt requirements/openmmlab.txt \
        requirements/tools.txt requirements/slurm-plugin.txt pyproject.toml \
        workflow/envs/install-stack.sh
 STAMP := $(VENV)/.mpbench-install-$(shell cat $(REQ) 2>/dev/null | sha256sum | cut -c1-12)

@@ -53,6 +53,9 @@ class QAConfig:
     #: orientation evidence: hands and feet touch and cross in ordinary poses, so a pair much
     #: narrower than usual says little about which side is which.
     swap_width: tuple[float, float] = (0.25, 0.75)
+    #: The same in pixels: a pair a few pixels wide (a small person in profile) points
+    #: wherever rounding puts it.
+    swap_width_px: tuple[float, float] = (2.0, 6.0)
     #: Ramp on how far a visible face turns the body's left-right consensus the wrong way
     #: (sine, weighted by the consensus strength); fires at 0.3.
     facing: tuple[float, float] = (0.15, 0.45)

@@ -72,15 +72,22 @@ def reference_widths(sk: Skeletons, scale: np.ndarray, config: QAConfig) -> np.n
     return np.maximum(out, 1e-6)
 
 
+def pair_present(sk: Skeletons) -> np.ndarray:
+    """(N, M) pairs with both joints labelled."""
+    pairs = oriented_pairs(sk.layout)
+    return (sk.labelled[:, [a for a, _ in pairs]] & sk.labelled[:, [b for _, b in pairs]])
+
+
 def cos_and_weight(sk: Skeletons, scale: np.ndarray, ref_width: np.ndarray,
                    config: QAConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """cos between every two pair vectors (N, M, M), their evidence weight (N, M, M) and the
-    per-pair weight (N, M)."""
+    per-pair weight (N, M); a pair with both joints labelled has a finite width."""
     vec = pair_vectors(sk, oriented_pairs(sk.layout))
     norm = np.linalg.norm(vec, axis=-1)
     unit = vec / np.where(norm > 0, norm, np.nan)[..., None]
     cos = np.einsum("nid,njd->nij", unit, unit)
-    width = np.nan_to_num(ramp(norm / scale[:, None] / ref_width, config.swap_width))
+    width = np.nan_to_num(ramp(norm / scale[:, None] / ref_width, config.swap_width)
+                          * ramp(norm, config.swap_width_px))
     weight = np.nan_to_num(width[:, :, None] * width[:, None, :] * np.abs(cos))
     return np.nan_to_num(cos), weight, width
 
@@ -131,10 +138,11 @@ def pair_references(layout: KeypointLayout) -> np.ndarray:
 
     Root pairs are compared with each other; every other pair with its kinematic parents (the
     adjacent pairs one step nearer the root: elbow -> shoulder, ankle -> knee, eye -> ear),
-    then, where those are not labelled, with its grandparents, and so on; the last level is
-    every other pair. A leg crossing in a walking stride then counts as one event (knees
-    against hips, ankles following the knees), and a head turned on the neck as one (ears
-    against shoulders, eyes following the ears).
+    then, where those are not labelled, with its grandparents, and so on (a root pair without
+    another labelled root pair falls back to its own limbs). A leg crossing in a
+    walking stride then counts as one event (knees against hips, ankles following the knees),
+    and a head turned on the neck as one (ears against shoulders, eyes following the ears).
+    Pairs the skeleton does not connect to the root are compared with every other pair.
     """
     root, adj = pair_graph(layout)
     m = len(root)
@@ -142,35 +150,39 @@ def pair_references(layout: KeypointLayout) -> np.ndarray:
     for d in range(1, m + 1):
         frontier = (depth < 0) & adj[:, depth == d - 1].any(1)
         depth[frontier] = d
-    levels = [np.zeros((m, m), bool) for _ in range(max(int(depth.max()), 0) + 1)]
+    every = ~np.eye(m, dtype=bool)
+    levels = [np.zeros((m, m), bool) for _ in range(max(int(depth.max()), 2))]
     for k in range(m):
         if root[k]:
             levels[0][k] = root
-        elif depth[k] > 0:
+            levels[1][k] = adj[k] & ~root  # no other torso pair: its own limbs
+        elif depth[k] < 0:
+            levels[0][k] = True
+        else:
             ancestors = {k}
             for lvl in range(depth[k]):
                 ancestors = {int(q) for a in ancestors
                              for q in np.flatnonzero(adj[a] & (depth == depth[k] - lvl - 1))}
                 levels[lvl][k, list(ancestors)] = True
-    every = ~np.eye(m, dtype=bool)
-    out = np.stack([*levels, every]) & every
-    return out
+    return np.stack(levels) & every
 
 
-def odd_one_out(cos: np.ndarray, weight: np.ndarray, sign: np.ndarray,
+def odd_one_out(cos: np.ndarray, weight: np.ndarray, present: np.ndarray, sign: np.ndarray,
                 ref: np.ndarray) -> np.ndarray:
     """(n, H, M) evidence that pair k points against its reference pairs, per hypothesis.
 
-    The weighted fraction of k's nearest labelled reference level (:func:`pair_references`)
-    that k is anti-parallel to, with the weights summing to at most 1. ``sign`` (H, M) is -1
-    where a hypothesis swaps a pair.
+    The weighted fraction of k's nearest reference level with a labelled pair
+    (:func:`pair_references`) that k is anti-parallel to, the weights summing to at most 1.
+    A labelled but narrow parent (hips of a walker seen from the side) ends the search: it
+    says the reference is unreliable, not that the swinging arms should stand in for it.
+    ``present`` (n, M) marks pairs with both joints labelled; ``sign`` (H, M) is -1 where a
+    hypothesis swaps a pair.
     """
     w = np.zeros_like(weight)
     found = np.zeros(weight.shape[:2], bool)  # (n, M)
     for level in ref:
-        w_lvl = weight * level[None]
-        use = ~found & (w_lvl.sum(-1) > 0)
-        w = np.where(use[..., None], w_lvl, w)
+        use = ~found & (present[:, None, :] & level[None]).any(-1)
+        w = np.where(use[..., None], weight * level[None], w)
         found |= use
     flip = sign[:, :, None] * sign[:, None, :]  # (H, M, M)
     anti = (cos[:, None] * flip[None]) < 0  # (n, H, M, M)
@@ -187,7 +199,8 @@ def fit_orientation(sk: Skeletons, scale: np.ndarray, config: QAConfig) -> Orien
     ref = reference_widths(sk, scale, config)
     cos, weight, _ = cos_and_weight(sk, scale, ref, config)
     m = cos.shape[1]
-    odd = odd_one_out(cos, weight, np.ones((1, m)), pair_references(sk.layout))[:, 0]  # (N, M)
+    present = pair_present(sk)
+    odd = odd_one_out(cos, weight, present, np.ones((1, m)), pair_references(sk.layout))[:, 0]
     seen = np.minimum(weight.sum(-1), 1.0)
     p = (odd.sum(0) + _P_STRENGTH * _P0) / (seen.sum(0) + _P_STRENGTH)
     return OrientationModel(ref, np.log((1 - p) / p))

@@ -49,6 +49,7 @@ from benchmark.qa.orientation import (
     oriented_pairs,
     pair_graph,
     pair_label,
+    pair_present,
     pair_references,
 )
 
@@ -207,13 +208,15 @@ def detect_swaps(sk: Skeletons, model: LimbModel, orient: OrientationModel, conf
     slips = _mistakes(hyps, _chain_links(lay))
     cos, weight, width = cos_and_weight(sk, model.scale, orient.ref_width, config)
     ref = pair_references(lay)
+    present = pair_present(sk)
     active = sk.labelled[:, [p[0] for p in pairs]] | sk.labelled[:, [p[1] for p in pairs]]
     gain, best = np.zeros(n), np.zeros(n, int)
     rows_all = np.flatnonzero(np.isfinite(model.scale) & (sk.labelled.sum(1) >= 3))
     for start in range(0, len(rows_all), _CHUNK):
         rows = rows_all[start:start + _CHUNK]
         limb = _limb_gains(sk, model, perm, rows, config.scale_min_votes)  # (n, H)
-        odd = (odd_one_out(cos[rows], weight[rows], sign, ref) * orient.odd_cost).sum(-1)
+        odd = (odd_one_out(cos[rows], weight[rows], present[rows], sign, ref)
+               * orient.odd_cost).sum(-1)
         useless = (member[None] & ~active[rows][:, None, :]).any(-1)
         score = (limb + odd[:, :1] - odd - config.swap_prior * slips
                  - np.where(useless, np.inf, 0.0))

@@ -7,20 +7,23 @@ set -euo pipefail
 PY=${1:-python}
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 REQ=$HERE/requirements
+LOCK=(-c "$REQ/constraints.txt" -c "$REQ/lock.txt")
 pip=("$PY" -m pip)
 
 "${pip[@]}" install -q --upgrade "pip<25"
-"${pip[@]}" install -q -c "$REQ/constraints.txt" -r "$REQ/torch.txt"
+"${pip[@]}" install -q "${LOCK[@]}" -r "$REQ/torch.txt"
 # mmcv has no wheel with compiled ops on PyPI: build it (about 12 min on 2 cores; pip caches
-# the wheel, so another environment on the same machine takes seconds).
+# the wheel, so another environment on the same machine takes seconds). --no-deps: its
+# dependency mmengine would pull opencv-python beside opencv-python-headless; the real
+# dependencies come with openmmlab.txt below.
 if ! "$PY" -c "import mmcv._ext" 2>/dev/null; then
-  MMCV_WITH_OPS=1 MAX_JOBS=$(nproc) "${pip[@]}" install --no-build-isolation \
-    -c "$REQ/constraints.txt" "mmcv==2.1.0"
+  MMCV_WITH_OPS=1 MAX_JOBS=$(nproc) "${pip[@]}" install --no-build-isolation --no-deps \
+    "${LOCK[@]}" "mmcv==2.1.0"
 fi
-"${pip[@]}" install -q -c "$REQ/constraints.txt" -r "$REQ/openmmlab.txt" -r "$REQ/tools.txt"
+"${pip[@]}" install -q "${LOCK[@]}" -r "$REQ/openmmlab.txt" -r "$REQ/tools.txt"
 # --no-deps: mmpose/mmdet require chumpy (does not build); mmengine requires opencv-python
 # (would sit beside opencv-python-headless and pull numpy>=2). Their real deps are above.
-"${pip[@]}" install -q --no-deps -c "$REQ/constraints.txt" \
+"${pip[@]}" install -q --no-deps "${LOCK[@]}" \
   "mmengine==0.10.7" "mmpose==1.3.2" "mmdet==3.3.0"
 "${pip[@]}" install -q --no-deps -r "$REQ/slurm-plugin.txt"
 "${pip[@]}" install -q --no-deps --no-build-isolation -e "$HERE"
