@@ -4,14 +4,14 @@ Every flip pair gives a vector from its left to its right joint. On one person t
 point the same way in the image whether the person faces the camera or turns away (seen from
 behind, *all* of them flip together); a pair pointing against the others is the signature of
 a swap, or of a limb crossing the body (crossed wrists, a stride seen from the side). Each pair
-is compared with its kinematic parent (or, for shoulders, hips and eyes, with each other), and
-how often it points against it in ordinary poses is measured on the file itself, so the swap
-check learns that crossed wrists are common in an operating room, crossing legs common among
-walkers, and crossed shoulders rare everywhere.
+is compared with its kinematic parent (the torso pairs, shoulders and hips, with each other),
+and how often it points against it in ordinary poses is measured on the file itself, so the
+swap check learns that crossed wrists are common in an operating room, crossing legs common
+among walkers, and crossed shoulders rare everywhere.
 
 A pair's evidence is weighted by its width relative to its typical width (``swap_width``
-ramp): hands that nearly touch say little about which is which, while eyes, narrow in pixels
-but never crossed, count fully.
+ramp) and in pixels (``swap_width_px``): hands that nearly touch or a small person in profile
+say little about which is which, while eyes, narrow but never crossed, count fully.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def pair_present(sk: Skeletons) -> np.ndarray:
 def cos_and_weight(sk: Skeletons, scale: np.ndarray, ref_width: np.ndarray,
                    config: QAConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """cos between every two pair vectors (N, M, M), their evidence weight (N, M, M) and the
-    per-pair weight (N, M); a pair with both joints labelled has a finite width."""
+    per-pair weight (N, M): width relative to the typical one, and in pixels, both ramped."""
     vec = pair_vectors(sk, oriented_pairs(sk.layout))
     norm = np.linalg.norm(vec, axis=-1)
     unit = vec / np.where(norm > 0, norm, np.nan)[..., None]
@@ -231,7 +231,8 @@ def facing_contradiction(sk: Skeletons, width: np.ndarray, sign: np.ndarray) -> 
     (``sign`` (N, M) undoes a detected partial swap first). For a person facing the camera,
     right is on the image left, i.e. cross(left-to-right, up) > 0; a consensus turning the
     other way about the face's up vector is a whole-body mirror. The value is the sine of
-    that turn, scaled by how much width backs the consensus (capped at 1).
+    that turn, scaled by how much width backs the consensus (capped at 1) and by the eyes' own
+    width weight (a face in near profile shows no side).
     """
     visible, up = face_cue(sk)
     vec = pair_vectors(sk, oriented_pairs(sk.layout))
@@ -242,4 +243,9 @@ def facing_contradiction(sk: Skeletons, width: np.ndarray, sign: np.ndarray) -> 
     with np.errstate(invalid="ignore", divide="ignore"):
         sin = cross2(consensus, up) / denom
     strength = np.minimum(np.linalg.norm(consensus, axis=-1), 1.0)
+    # a face in near profile (eyes a few pixels apart) shows no side clearly
+    eyes = [p for p, (a, _) in enumerate(oriented_pairs(sk.layout))
+            if sk.layout.keypoints[a] == "left_eye"]
+    if eyes:
+        strength = strength * width[:, eyes[0]]
     return np.where(visible & np.isfinite(sin), np.clip(-sin, 0.0, None) * strength, 0.0)

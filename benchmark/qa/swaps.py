@@ -8,9 +8,10 @@ same body mirrored) is scored by the evidence for undoing it:
     gain(S) = limb(S) + orient(S) - swap_prior * slips(S)
 
 * ``limb``: the drop in sum_links rho(z+) - rho(z0) over the links S changes, z the robust
-  limb-length z of :mod:`benchmark.qa.limbs` at the person scale voted by the links S leaves
-  alone. A swapped pair turns its limbs into diagonals across the body, too long; only the
-  long side counts (foreshortening shortens limbs in every honest annotation).
+  limb-length z of :mod:`benchmark.qa.limbs` at the person scale of the swap-corrected
+  skeleton (see :func:`fit_and_detect`). A swapped pair turns its limbs into diagonals across
+  the body, too long; only the long side counts (foreshortening shortens limbs in every
+  honest annotation).
   rho(z) = (nu + 1) / 2 * log(1 + z^2 / nu) (Student t, nu = 4), z0 = 2.5.
 * ``orient``: the drop in sum_k c_k * e_k, e_k the evidence that pair k points against its
   reference pairs (its kinematic parent; the torso pairs each other) and
@@ -33,13 +34,7 @@ import numpy as np
 from benchmark.datasets.layouts import KeypointLayout
 from benchmark.qa.config import QAConfig, ramp
 from benchmark.qa.data import Skeletons
-from benchmark.qa.limbs import (
-    LimbModel,
-    fit_limb_model,
-    link_log_lengths,
-    log_box_size,
-    scale_votes,
-)
+from benchmark.qa.limbs import LimbModel, fit_limb_model, link_log_lengths
 from benchmark.qa.orientation import (
     OrientationModel,
     cos_and_weight,
@@ -133,23 +128,20 @@ def _link_cost(z: np.ndarray, affected: np.ndarray) -> np.ndarray:
     return np.nansum(np.where(affected, cost, 0.0), axis=-1)
 
 
-def _limb_gains(sk: Skeletons, model: LimbModel, perm: np.ndarray, rows: np.ndarray,
-                min_votes: int) -> np.ndarray:
+def _limb_gains(sk: Skeletons, model: LimbModel, perm: np.ndarray, rows: np.ndarray
+                ) -> np.ndarray:
     """(n, H) limb cost of the annotation as is minus that of each hypothesis (-inf when the
     hypothesis leaves fewer labelled links).
 
-    Both at the person scale voted by the links the hypothesis leaves alone: the scale of
-    the annotation as is would be inflated by the very diagonals a swap creates, and a scale
-    per hypothesis would let a hypothesis win by rescaling everything.
+    Both at the one person scale the model fitted on the swap-corrected skeleton: the scale
+    of the annotation as is would be inflated by the very diagonals a swap creates, and a
+    scale per hypothesis would let a hypothesis win by rescaling everything.
     """
     affected = _affected_links(perm, model.links)  # (H, L)
     xy = sk.xy[rows][:, perm]  # (n, H, K, 2)
     lab = sk.labelled[rows][:, perm]
     log_len = link_log_lengths(xy, lab, model.links)  # (n, H, L)
-    kept = np.where(affected[None], np.nan, log_len)
-    log_box = log_box_size(sk)[rows][:, None]
-    log_scale = scale_votes(kept, log_box, model.mu, model.box[0], min_votes)
-    log_scale = np.where(np.isfinite(log_scale), log_scale, model.log_scale[rows][:, None])
+    log_scale = np.broadcast_to(model.log_scale[rows][:, None], log_len.shape[:2])
     as_is = np.broadcast_to(log_len[:, :1], log_len.shape)
     gain = (_link_cost(model.z(as_is, log_scale), affected)
             - _link_cost(model.z(log_len, log_scale), affected))
@@ -214,7 +206,7 @@ def detect_swaps(sk: Skeletons, model: LimbModel, orient: OrientationModel, conf
     rows_all = np.flatnonzero(np.isfinite(model.scale) & (sk.labelled.sum(1) >= 3))
     for start in range(0, len(rows_all), _CHUNK):
         rows = rows_all[start:start + _CHUNK]
-        limb = _limb_gains(sk, model, perm, rows, config.scale_min_votes)  # (n, H)
+        limb = _limb_gains(sk, model, perm, rows)  # (n, H)
         odd = (odd_one_out(cos[rows], weight[rows], present[rows], sign, ref)
                * orient.odd_cost).sum(-1)
         useless = (member[None] & ~active[rows][:, None, :]).any(-1)
