@@ -90,3 +90,24 @@ def test_swaps_on_real_coco_annotations(real_fixtures) -> None:
                     COCO17)
     assert "lr_swap" in flags_of(report, ann_id)
     assert kpts_of(report.corrected, ann_id).tolist() == kp.tolist()
+
+
+def test_walking_stride_seen_from_the_side_is_not_a_swap() -> None:
+    """Legs (and the swinging arms) cross in projection; the narrow hips give no reference."""
+    data = crowd(6)
+    kp = kpts_of(data, 5)
+    height, cx = 400 + 25 * 4, 300 + 40 * 4
+    profile = {"left_shoulder": 0.01, "right_shoulder": -0.01, "left_hip": 0.01,
+               "right_hip": -0.01, "left_elbow": -0.06, "right_elbow": 0.06,
+               "left_wrist": -0.1, "right_wrist": 0.1, "left_knee": -0.08, "right_knee": 0.1,
+               "left_ankle": -0.16, "right_ankle": 0.18, "left_ear": 0.0, "right_ear": 0.0}
+    for name, x in profile.items():
+        kp[COCO17.index[name], 0] = cx + x * height
+    for name in ("nose", "left_eye", "right_eye", "right_ear"):
+        kp[COCO17.index[name]] = 0.0
+    hips = kp[COCO17.index["right_hip"], 0] - kp[COCO17.index["left_hip"], 0]
+    knees = kp[COCO17.index["right_knee"], 0] - kp[COCO17.index["left_knee"], 0]
+    assert hips * knees < 0  # the legs point against the hips: crossed in projection
+    report = run_qa(replace_kpts(data, 5, kp), COCO17)
+    assert not {"lr_swap", "lr_swap_body"} & flags_of(report, 5)
+    assert report.fixes == []
