@@ -32,7 +32,6 @@ _MEDIANS: dict[tuple[str, str], float] = {
     ("head_bottom", "nose"): 0.2,
     ("head_top", "nose"): 0.3,
     ("head_bottom", "shoulder"): 0.4,
-    ("neck", "head"): 0.5,
     ("hip", "pelvis"): 0.22,
     ("pelvis", "thorax"): 0.85,
     ("thorax", "upper_neck"): 0.2,
