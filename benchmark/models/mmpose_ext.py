@@ -9,10 +9,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
-import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.hooks import Hook
 from mmpose.registry import HOOKS, TRANSFORMS
@@ -84,10 +81,3 @@ class MlflowEpochHook(Hook):
             metrics["train/lr"] = float(lrs[0])
         log_metrics(self.run_id, metrics, step=runner.epoch + 1)
 
-
-def image_size(path: str | Path) -> tuple[int, int]:
-    """(height, width) of an image file without decoding more than needed."""
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise FileNotFoundError(f"{path}: image missing or unreadable")
-    return tuple(np.asarray(img.shape[:2]).tolist())  # type: ignore[return-value]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 DEFAULT_EXPERIMENT = "mpbench"
@@ -66,7 +66,7 @@ def init_store(experiment: str = DEFAULT_EXPERIMENT) -> str:
     local = is_local_sqlite(uri)
     if local:
         STORE_DIR.mkdir(parents=True, exist_ok=True)
-    lock = store_lock() if local else _nullcontext()
+    lock = store_lock() if local else nullcontext()
     with lock:
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(uri)  # opening a SqlAlchemyStore creates/migrates the schema
@@ -76,7 +76,3 @@ def init_store(experiment: str = DEFAULT_EXPERIMENT) -> str:
         artifact_location = default_artifact_root() if local else None
         return client.create_experiment(experiment, artifact_location=artifact_location)
 
-
-@contextmanager
-def _nullcontext() -> Iterator[None]:
-    yield

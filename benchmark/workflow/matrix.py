@@ -17,7 +17,6 @@ import yaml
 from benchmark.datasets import get_spec
 from benchmark.errors import MpbenchError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_DIR = Path("configs") / "models"
 
 
