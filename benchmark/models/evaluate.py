@@ -20,17 +20,17 @@ def default_out_dir(cell: Cell) -> Path:
     return Path("results") / "cells" / cell.dataset / cell.modality / cell.model
 
 
-def predict(work_dir: Path, out_prefix: Path, device: str | None = None) -> Path:
+def predict(work_dir: Path, checkpoint: str, out_prefix: Path,
+            device: str | None = None) -> Path:
     """Run the cell's trained model on its evaluation split; return the predictions file."""
     from mmengine.config import Config
     from mmengine.runner import Runner
 
     from benchmark.models.checkpoints import allow_mmengine_checkpoints
-    from benchmark.models.train import SUMMARY, _limit_threads
+    from benchmark.models.train import limit_threads
 
-    summary = json.loads((work_dir / SUMMARY).read_text())
     cfg = Config.fromfile(str(work_dir / "config.py"))
-    cfg.load_from = summary["checkpoint"]
+    cfg.load_from = checkpoint
     cfg.resume = False
     cfg.custom_hooks = [h for h in cfg.get("custom_hooks", []) if h["type"] != "MlflowEpochHook"]
     cfg.test_evaluator = dict(type="CocoMetric", ann_file=cfg.test_dataloader.dataset.ann_file,
@@ -39,7 +39,7 @@ def predict(work_dir: Path, out_prefix: Path, device: str | None = None) -> Path
     if device:
         cfg.device = device
     allow_mmengine_checkpoints()
-    _limit_threads()
+    limit_threads()
     runner = Runner.from_cfg(cfg)
     runner.test()
     pred = Path(f"{out_prefix}.keypoints.json")
@@ -53,21 +53,22 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
                   device: str | None = None) -> dict[str, Any]:
     from benchmark.datasets import get_spec
     from benchmark.evaluation import evaluate
-    from benchmark.models.train import default_work_dir
+    from benchmark.models.train import SUMMARY, default_work_dir
     from benchmark.tracking import runs
 
     cell = Cell(dataset, modality, model)
     work_dir = Path(work_dir or default_work_dir(cell))
     out_dir = Path(out_dir or default_out_dir(cell))
-    if not (work_dir / "train_summary.json").is_file():
-        raise MpbenchError(f"{work_dir / 'train_summary.json'}: cell {cell.key} is not trained; "
+    summary_path = work_dir / SUMMARY
+    if not summary_path.is_file():
+        raise MpbenchError(f"{summary_path}: cell {cell.key} is not trained; "
                            f"run `mpbench train --dataset {dataset} --modality {modality} "
                            f"--model {model}` first")
-    summary = json.loads((work_dir / "train_summary.json").read_text())
+    summary = json.loads(summary_path.read_text())
     spec = get_spec(dataset)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    pred = predict(work_dir, out_dir / "predictions", device)
+    pred = predict(work_dir, summary["checkpoint"], out_dir / "predictions", device)
     gt = spec.annotation_file(spec.eval_split)
     result = evaluate(spec.protocol, gt, pred, sigmas=list(spec.layout.sigmas),
                       bootstrap=bootstrap, seed=seed)

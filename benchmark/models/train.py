@@ -91,7 +91,7 @@ def train_cell(dataset: str, modality: str, model: str, *,
     cfg.dump(str(work_dir / "config.py"))
 
     allow_mmengine_checkpoints()
-    _limit_threads()
+    limit_threads()
     from mmengine.runner import Runner
 
     import benchmark.models.mmpose_ext  # noqa: F401 - registers LoadModalityImage, hooks
@@ -132,7 +132,7 @@ def _check_inputs(cfg) -> None:
                                f"`dvc repro preprocess@{ds}`")
 
 
-def _limit_threads() -> None:
+def limit_threads() -> None:
     """Use the cores Snakemake gave the job (``MPBENCH_THREADS``), not all of the machine."""
     n = os.environ.get("MPBENCH_THREADS")
     if n:
