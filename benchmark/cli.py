@@ -67,7 +67,11 @@ def _cmd_data_list(args: argparse.Namespace) -> int:
         print(f"  splits: {', '.join(r['splits'])}   protocol: {r['protocol']}   "
               f"layout: {r['layout']} ({r['num_keypoints']} keypoints)")
         print(f"  license: {r['license']}")
-        print(f"  status: {r['status']}")
+        status = r["status"]
+        if r["manual_files_missing"] and status in ("missing", "manual files needed"):
+            files = ", ".join(r["manual_files_missing"])
+            status += f" (place in data/{r['name']}/manual/: {files})"
+        print(f"  status: {status}")
     return 0
 
 
@@ -88,7 +92,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from benchmark.models.train import train_cell
 
     overrides = {"epochs": args.epochs or None, "seed": args.seed,
-                 "batch_size": args.batch_size or None}
+                 "batch_size": args.batch_size or None,
+                 "checkpoint_iters": args.checkpoint_iters or None}
     summary = train_cell(args.dataset, args.modality, args.model, overrides=overrides,
                          experiment=args.experiment, work_dir=args.work_dir,
                          device=args.device)
@@ -153,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="dataset stages (what dvc.yaml runs) and status")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="STEP")
     for stage, text in (("download", "download (demo: generate) into data/<dataset>/raw"),
+                        ("convert", "native layout -> canonical annotations in "
+                                    "data/<dataset>/converted"),
                         ("qa", "annotation QA into data/<dataset>/qa"),
                         ("preprocess", "derive modalities into data/<dataset>/processed")):
         sp = dsub.add_parser(stage, help=text)
@@ -185,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=0,
                    help="override the training batch size (0: keep)")
+    p.add_argument("--checkpoint-iters", type=int, default=0,
+                   help="also checkpoint every N iterations (0: epoch and signal checkpoints "
+                        "only; env MPBENCH_CKPT_ITERS)")
     p.add_argument("--device", default=None, help="cpu, cuda (default: cuda if available)")
     p.set_defaults(func=_cmd_train)
 

@@ -7,9 +7,10 @@ from benchmark.datasets.spec import DatasetSpec
 
 def _all_specs() -> dict[str, DatasetSpec]:
     # Imported lazily so that importing the registry stays cheap and cycle-free.
-    from benchmark.datasets import demo
+    from benchmark.datasets import coco, demo, exlpose, llvip_pose, mpii, mvor, posetrack18
 
-    return {s.name: s for s in (demo.SPEC,)}
+    return {s.name: s for s in (demo.SPEC, llvip_pose.SPEC, exlpose.SPEC, mvor.SPEC, coco.SPEC,
+                                 mpii.SPEC, posetrack18.SPEC)}
 
 
 def dataset_names() -> list[str]:

@@ -7,19 +7,26 @@ license. MMPose metainfo, evaluation and QA all read from here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from benchmark.datasets.layouts import KeypointLayout
+from benchmark.datasets.sources import Source
 
 
 @dataclass(frozen=True)
 class ModalitySpec:
     """One imaging modality of a dataset.
 
-    ``root`` is relative to the dataset directory (``data/<dataset>``); image file names in the
-    canonical annotation files are relative to it, and identical across aligned modalities so
-    that one annotation file serves every modality.
+    ``root`` is relative to the dataset directory (``data/<dataset>``). Every image record of
+    the canonical annotation files carries ``modality_paths``: for each modality that has the
+    image, its path relative to that modality's root (aligned modalities of one instant share
+    the image id). The preprocess stage writes one annotation view per modality whose
+    ``file_name`` is that path (``processed/annotations/<modality>/<split>.json``).
+    ``params`` are the derivation parameters of a derived modality (e.g. the low-light level,
+    the augmentation variant, the thermal normalisation mode).
     """
 
     name: str
@@ -32,6 +39,7 @@ class ModalitySpec:
     #: Factor by which the stored image is smaller than the annotation frame (low-res depth).
     downsample: int = 1
     derived_from: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
 
@@ -50,6 +58,15 @@ class DatasetSpec:
     #: Canonical annotation files per split, relative to the dataset directory.
     annotation_pattern: str = "qa/annotations/{split}.json"
     manual_instructions: str = ""
+    #: What the download stage fetches (or asks the user to place): see :mod:`sources`.
+    sources: tuple[Source, ...] = ()
+    #: ``raw dir -> {split: canonical COCO dict}``: the native-to-canonical step (convert stage).
+    converter: Callable[[Path], dict[str, dict]] | None = None
+    #: Further evaluation splits (e.g. ExLPose's LL-N/H/E/A and OCN test sets).
+    eval_splits: tuple[str, ...] = ()
+    #: Published sizes per split, ``{split: (images, persons)}``: checked after conversion.
+    expected_counts: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    homepage: str = ""
     extra: dict = field(default_factory=dict)
 
     def modality(self, name: str) -> ModalitySpec:
@@ -68,5 +85,23 @@ class DatasetSpec:
             raise KeyError(f"dataset {self.name!r} has no split {split!r}; it has {self.splits}")
         return self.dataset_dir(data_root) / self.annotation_pattern.format(split=split)
 
+    def modality_annotation_file(self, split: str, modality: str,
+                                 data_root: str | Path = "data") -> Path:
+        """The per-modality view of a split (written by the preprocess stage): ``file_name``
+        is the image's path under this modality's root; images without it are left out."""
+        self.annotation_file(split, data_root)  # validates the split name
+        self.modality(modality)
+        return (self.dataset_dir(data_root) / "processed" / "annotations" / modality
+                / f"{split}.json")
+
     def image_root(self, modality: str, data_root: str | Path = "data") -> Path:
         return self.dataset_dir(data_root) / self.modality(modality).root
+
+    @property
+    def sensor_modalities(self) -> list[str]:
+        """Modalities recorded by a sensor (present in the raw data), in spec order."""
+        return [n for n, m in self.modalities.items() if m.derived_from is None]
+
+    @property
+    def all_eval_splits(self) -> tuple[str, ...]:
+        return (self.eval_split, *(s for s in self.eval_splits if s != self.eval_split))

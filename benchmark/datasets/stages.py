@@ -1,22 +1,29 @@
-"""The per-dataset data stages that ``dvc.yaml`` runs: download, qa, preprocess.
+"""The per-dataset data stages that ``dvc.yaml`` runs: download, convert, qa, preprocess.
 
-Layout of ``data/<dataset>/`` (each folder is one DVC stage output):
+Layout of ``data/<dataset>/``:
 
-- ``raw/``: what the download stage produced: images per sensor modality and canonical
-  COCO-keypoint annotations ``raw/annotations/<split>.json`` (for ``demo`` the download stage
-  generates the data).
+- ``downloads/`` (not a stage output: a persistent, verified cache that survives re-runs),
+  ``manual/`` (where the user places files that cannot be fetched automatically);
+- ``raw/`` (download): every source verified by sha256 (published or pinned in
+  ``datasets.lock``) and unpacked, in the dataset's native layout (``demo``: generated);
+- ``converted/`` (convert): ``converted/annotations/<split>.json`` in the canonical form of
+  :mod:`benchmark.datasets.canonical`, validated, and ``converted/summary.json`` (counts);
 - ``qa/``: ``qa/annotations/<split>.json`` (corrected annotations the models train on) and
-  ``qa/report/<split>/`` (per-skeleton table, fixes, HTML overlays).
-- ``processed/``: derived modalities (``derived_from`` in the spec) and ``stats.json``, the
-  per-modality normalisation statistics of the training split.
+  ``qa/report/<split>/`` (per-skeleton table, fixes, HTML overlays);
+- ``processed/``: derived modalities (``derived_from`` in the spec), the per-modality views
+  ``processed/annotations/<modality>/<split>.json`` and ``stats.json`` (normalisation).
 
 Every stage writes into a temporary sibling folder and renames it into place when complete, so
-a killed stage never leaves a half-written output that looks finished.
+a killed stage never leaves a half-written output that looks finished. The download stage of a
+real dataset is the exception: its archives are unpacked one at a time, each complete unpack
+marked, so that a re-run (DVC keeps ``raw/`` with ``persist: true``) redoes only what is
+missing instead of re-extracting a hundred gigabytes.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -45,7 +52,7 @@ def download(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
     if spec.name == "demo":
         from benchmark.datasets.demo.generate import generate
 
-        p = section("demo")
+        p = section("download").get("demo") or {}
         with atomic_dir(out) as tmp:
             summary = generate(tmp, seed=int(p.get("seed", 0)), n_train=int(p["n_train"]),
                                n_val=int(p["n_val"]), n_test=int(p["n_test"]),
@@ -53,7 +60,85 @@ def download(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
                                workers=int(p.get("workers", 2)))
         print(json.dumps(summary, sort_keys=True), file=sys.stderr)
         return out
-    raise NotImplementedError(f"dataset {spec.name!r}: no download stage yet")
+    return fetch_and_unpack(spec, data_root)
+
+
+#: Pins of sources without a published checksum (repo root; commit it like ``dvc.lock``).
+PINS_FILE = Path("datasets.lock")
+
+
+def fetch_and_unpack(spec: DatasetSpec, data_root: Path = Path("data"), *,
+                     pins_file: Path = PINS_FILE, mirror: str | None = None) -> Path:
+    """Fetch/locate and verify every source, then place it in ``raw/`` (unpacking archives)."""
+    from benchmark.datasets.archive import safe_extract
+    from benchmark.datasets.download import PinStore, fetch_all
+
+    base = spec.dataset_dir(data_root)
+    raw = base / "raw"
+    files = fetch_all(spec.name, spec.sources, base / "downloads", base / "manual",
+                      mirror=mirror, pins=PinStore(pins_file))
+    raw.mkdir(parents=True, exist_ok=True)
+    for source in spec.sources:
+        path = Path(files[source.filename])
+        if source.extract:
+            safe_extract(path, raw / source.extract_to if source.extract_to else raw)
+        else:
+            _place(path, raw / source.filename)
+    print(f"download {spec.name}: {len(spec.sources)} sources verified and in place",
+          file=sys.stderr)
+    return raw
+
+
+def _place(src: Path, dst: Path) -> None:
+    """Put a verified file into ``raw/`` without a second copy when the filesystem allows."""
+    if dst.is_file() and dst.stat().st_size == src.stat().st_size \
+            and dst.stat().st_ino == src.stat().st_ino:
+        return
+    tmp = dst.with_name(dst.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    tmp.replace(dst)
+
+
+def convert(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
+    """Native layout -> canonical, validated annotation files per split."""
+    from benchmark.datasets.canonical import counts, validate
+
+    base = spec.dataset_dir(data_root)
+    raw = base / "raw"
+    if not raw.is_dir():
+        raise FileNotFoundError(f"{raw}: missing; run `dvc repro download@{spec.name}` first")
+    if spec.converter is None:
+        raise NotImplementedError(f"dataset {spec.name!r} has no converter")
+    converted = spec.converter(raw)
+    if set(converted) != set(spec.splits):
+        raise RuntimeError(f"dataset {spec.name!r}: converter produced splits "
+                           f"{sorted(converted)}, the spec declares {sorted(spec.splits)}")
+    summary: dict[str, dict] = {}
+    for split, coco in converted.items():
+        validate(coco, spec.layout, source=f"{raw} ({split}: "
+                 f"{coco.get('info', {}).get('source', 'native files')})",
+                 modalities=spec.sensor_modalities)
+        summary[split] = counts(coco)
+        images, persons = spec.expected_counts.get(split, (None, None))
+        for what, want in (("images", images), ("persons", persons)):
+            if want is not None and summary[split][what] != want:
+                print(f"warning: {spec.name}/{split}: {summary[split][what]} {what}, the "
+                      f"published split has {want} (a partial or different release?)",
+                      file=sys.stderr)
+    out = base / "converted"
+    with atomic_dir(out) as tmp:
+        (tmp / "annotations").mkdir()
+        for split, coco in converted.items():
+            (tmp / "annotations" / f"{split}.json").write_text(json.dumps(coco))
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    for split, c in summary.items():
+        print(f"convert {spec.name}/{split}: {c['images']} images, {c['persons']} persons, "
+              f"{c['keypoints']} labelled keypoints", file=sys.stderr)
+    return out
 
 
 def qa(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
@@ -67,10 +152,10 @@ def qa(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
     with atomic_dir(out) as tmp:
         (tmp / "annotations").mkdir()
         for split in spec.splits:
-            src = base / "raw" / "annotations" / f"{split}.json"
+            src = base / "converted" / "annotations" / f"{split}.json"
             if not src.is_file():
                 raise FileNotFoundError(
-                    f"{src}: missing; run `dvc repro download@{spec.name}` first")
+                    f"{src}: missing; run `dvc repro convert@{spec.name}` first")
             coco = json.loads(src.read_text())
             report = run_qa(coco, spec.layout, config=config, source=str(src))
             write_report(report, tmp / "report" / split,
@@ -88,8 +173,8 @@ def _first_modality(spec: DatasetSpec) -> str:
 
 
 def preprocess(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
-    """Derive every ``derived_from`` modality and compute normalisation statistics."""
-    from benchmark.modalities.stage import derive_dataset_modalities, modality_stats
+    """Derive every ``derived_from`` modality, write per-modality views, compute statistics."""
+    from benchmark.modalities.stage import derive_dataset_modalities, modality_stats, write_views
 
     base = spec.dataset_dir(data_root)
     params = section("preprocess")
@@ -97,10 +182,11 @@ def preprocess(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
     with atomic_dir(out) as tmp:
         derive_dataset_modalities(spec, base, tmp, seed=int(params.get("seed", 0)),
                                   workers=int(params.get("workers", 2)))
+        write_views(spec, base, tmp)
         stats = modality_stats(spec, base, processed_dir=tmp,
                                max_images=int(params.get("stats_images", 200)))
         (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
     return out
 
 
-STAGES = {"download": download, "qa": qa, "preprocess": preprocess}
+STAGES = {"download": download, "convert": convert, "qa": qa, "preprocess": preprocess}

@@ -8,17 +8,26 @@ from benchmark.datasets.registry import dataset_names, get_spec
 from benchmark.datasets.spec import DatasetSpec
 
 #: Stage -> output folder, in pipeline order; the status is the last stage whose output exists.
-STAGE_DIRS = (("downloaded", "raw"), ("QA'd", "qa"), ("preprocessed", "processed"))
+STAGE_DIRS = (("downloaded", "raw"), ("converted", "converted"), ("QA'd", "qa"),
+              ("preprocessed", "processed"))
+
+
+def missing_manual_files(spec: DatasetSpec, data_root: Path) -> list[str]:
+    """Manual sources not (yet) placed in ``data/<dataset>/manual/``."""
+    manual = spec.dataset_dir(data_root) / "manual"
+    return [s.filename for s in spec.sources
+            if s.url is None and not (manual / s.filename).is_file()]
 
 
 def local_status(spec: DatasetSpec, data_root: Path) -> str:
+    """The last stage whose output exists; before any, whether manual files are needed."""
     base = spec.dataset_dir(data_root)
     status = "missing"
     for name, folder in STAGE_DIRS:
         if not (base / folder).is_dir():
             break
         status = name
-    if status == "missing" and spec.manual_instructions:
+    if status == "missing" and missing_manual_files(spec, data_root):
         return "manual files needed"
     return status
 
@@ -38,5 +47,9 @@ def dataset_table(data_root: Path = Path("data")) -> list[dict]:
             "license": spec.license,
             "citation": spec.citation,
             "status": local_status(spec, data_root),
+            "manual_files_missing": missing_manual_files(spec, data_root),
+            "sources": [{"file": s.filename, "url": s.url, "sha256": s.sha256,
+                         "manual": s.url is None} for s in spec.sources],
+            "homepage": spec.homepage,
         })
     return rows

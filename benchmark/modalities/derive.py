@@ -15,23 +15,29 @@ Kinds:
   ``method`` median), stored at the low resolution as a 16-bit PNG;
 * ``gray``: :func:`~benchmark.modalities.grayscale.to_gray3`;
 * ``thermal``: :func:`~benchmark.modalities.thermal.normalize_thermal` (``mode``, ``low``,
-  ``high``), stored as 8-bit single channel.
+  ``high``) of an 8- or 16-bit frame, stored as 8-bit single channel;
+* ``augment``: :func:`~benchmark.modalities.augment.augment_variant` (``variant``), the
+  LLVIP-Pose augmentation variants of RGB.
 """
 
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from benchmark.modalities.augment import augment_variant
 from benchmark.modalities.depth import downsample_depth
 from benchmark.modalities.grayscale import to_gray3
-from benchmark.modalities.lowlight import LEVEL_NAMES, simulate_lowlight
+from benchmark.modalities.lowlight import LEVEL_NAMES, LOWLIGHT_LEVELS, simulate_lowlight
 from benchmark.modalities.thermal import normalize_thermal
 
-KINDS = ("lowlight", "depth_lowres", "gray", "thermal")
+#: Fields of :class:`~benchmark.modalities.lowlight.LowLightLevel` a spec may set per modality.
+LEVEL_FIELDS = ("exposure", "full_well_e", "read_noise_e", "bits", "gain_to_8bit")
+KINDS = ("lowlight", "depth_lowres", "gray", "thermal", "augment")
 
 
 def image_key(path: str | Path) -> int:
@@ -71,9 +77,15 @@ def derive_modality(kind: str, src_path: str | Path, dst_path: str | Path, *, rn
     meta: dict = {"kind": kind, "src": str(src), "dst": str(dst)}
     if kind == "lowlight":
         level = params.pop("level", None) or lowlight_level_for(key)
+        custom = {f: params.pop(f) for f in LEVEL_FIELDS if f in params}
         rng = np.random.default_rng(np.random.SeedSequence(rng_seed, spawn_key=(key,)))
-        out = simulate_lowlight(img, level, rng)
-        meta.update(level=level, image_id=key)
+        if custom:  # a dataset spec's own rung: the named level with these fields replaced
+            level = replace(LOWLIGHT_LEVELS[str(level)], name=f"{level}*", **custom)
+            out = simulate_lowlight(img, level, rng)
+            meta.update(level=level.name, image_id=key, **custom)
+        else:
+            out = simulate_lowlight(img, level, rng)
+            meta.update(level=level, image_id=key)
     elif kind == "depth_lowres":
         factor, method = int(params.pop("factor", 8)), params.pop("method", "median")
         if img.dtype != np.uint16 or img.ndim != 2:
@@ -83,6 +95,11 @@ def derive_modality(kind: str, src_path: str | Path, dst_path: str | Path, *, rn
         meta.update(factor=factor, method=method, full_shape=list(img.shape))
     elif kind == "gray":
         out = to_gray3(img)
+    elif kind == "augment":
+        variant = str(params.pop("variant"))
+        rng = np.random.default_rng(np.random.SeedSequence(rng_seed, spawn_key=(key,)))
+        out = augment_variant(img, variant, rng)
+        meta.update(variant=variant, image_id=key)
     elif kind == "thermal":
         mode = params.pop("mode", "percentile")
         out = normalize_thermal(img, mode, params.pop("low", 1.0), params.pop("high", 99.0))

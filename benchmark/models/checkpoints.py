@@ -51,3 +51,19 @@ def is_valid_checkpoint(path: str) -> bool:
     except Exception:  # noqa: BLE001 - any failure means "not usable", the caller skips it
         return False
     return isinstance(ckpt, dict) and "state_dict" in ckpt
+
+
+def checkpoint_progress(path: str) -> int | None:
+    """Training iterations a checkpoint holds (``meta.iter``); None when it is not usable.
+
+    Iteration checkpoints (``iter_<n>.pth``, written on a signal or every N iterations) and
+    epoch checkpoints (``epoch_<e>.pth``) are compared by this number to pick the newest.
+    """
+    allow_mmengine_checkpoints()
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - truncated, corrupt, foreign: skip it
+        return None
+    if not (isinstance(ckpt, dict) and "state_dict" in ckpt):
+        return None
+    return int(ckpt.get("meta", {}).get("iter", 0))

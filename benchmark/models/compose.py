@@ -27,19 +27,27 @@ IMAGENET_STD = (58.395, 57.12, 57.375)
 
 def dataset_overlay(spec: DatasetSpec, data_root: Path,
                     repo_root: Path | None = None) -> dict[str, Any]:
-    """Keypoint metadata and annotation files, all derived from the dataset spec."""
+    """Keypoint metadata, derived from the dataset spec."""
     meta_file = check_metainfo(spec.name, repo_root)
     metainfo = {"from_file": str(meta_file.relative_to(repo_root or Path.cwd()))}
-    ann = {split: str(spec.annotation_file(split, data_root)) for split in spec.splits}
     return {
         "model.head.out_channels": spec.layout.num_keypoints,
-        "train_dataloader.dataset.ann_file": ann[spec.train_split],
         "train_dataloader.dataset.metainfo": metainfo,
-        "val_dataloader.dataset.ann_file": ann.get("val", ann[spec.eval_split]),
         "val_dataloader.dataset.metainfo": metainfo,
-        "test_dataloader.dataset.ann_file": ann[spec.eval_split],
         "test_dataloader.dataset.metainfo": metainfo,
-        "val_evaluator.ann_file": ann.get("val", ann[spec.eval_split]),
+    }
+
+
+def annotation_overlay(spec: DatasetSpec, modality: str, data_root: Path) -> dict[str, Any]:
+    """The modality's views of the splits (file names under that modality's root)."""
+    ann = {split: str(spec.modality_annotation_file(split, modality, data_root))
+           for split in spec.splits}
+    val = ann["val"] if "val" in ann and spec.train_split != "val" else ann[spec.eval_split]
+    return {
+        "train_dataloader.dataset.ann_file": ann[spec.train_split],
+        "val_dataloader.dataset.ann_file": val,
+        "test_dataloader.dataset.ann_file": ann[spec.eval_split],
+        "val_evaluator.ann_file": val,
         "test_evaluator.ann_file": ann[spec.eval_split],
     }
 
@@ -80,7 +88,7 @@ def modality_overlay(spec: DatasetSpec, modality: str, data_root: Path) -> dict[
         overlay[f"{loader}.dataset.data_prefix"] = {"img": img_root}
         overlay[f"{loader}.dataset.pipeline.0"] = load_transform(mod)
     overlay |= {f"model.data_preprocessor.{k}": v for k, v in norm.items()}
-    return overlay
+    return overlay | annotation_overlay(spec, modality, data_root)
 
 
 def compose(cell: Cell, *, data_root: Path = Path("data"), work_dir: Path | None = None,
@@ -98,6 +106,8 @@ def compose(cell: Cell, *, data_root: Path = Path("data"), work_dir: Path | None
             | modality_overlay(spec, cell.modality, data_root))
     flat |= _training_overrides(cfg, overrides or {})
     cfg.merge_from_dict(flat, allow_list_keys=True)
+    # A train loop given by ``type`` is built from its keys; ``by_epoch`` is not one of them.
+    cfg.train_cfg.pop("by_epoch", None)
     if work_dir is not None:
         cfg.work_dir = str(work_dir)
     cfg.mpbench = {"dataset": cell.dataset, "modality": cell.modality, "model": cell.model}
@@ -117,8 +127,16 @@ def _training_overrides(cfg, overrides: dict[str, Any]) -> dict[str, Any]:
                 flat[f"param_scheduler.{i}.end"] = epochs
                 flat[f"param_scheduler.{i}.milestones"] = sorted(
                     {max(1, round(m * scale)) for m in sched["milestones"]})
-    if overrides.get("seed") is not None:
-        flat["randomness.seed"] = int(overrides["seed"])
+    seed = overrides.get("seed")
+    if seed is not None:
+        flat["randomness.seed"] = int(seed)
+    # Exact resume anywhere in an epoch (benchmark.models.preemption).
+    flat["train_cfg.type"] = "ResumableEpochBasedTrainLoop"
+    flat["train_dataloader.sampler.type"] = "ResumableSampler"
+    if cfg.train_dataloader.dataset.type == "CocoDataset":
+        flat["train_dataloader.dataset.type"] = "SeededCocoDataset"
+        flat["train_dataloader.dataset.aug_seed"] = int(
+            seed if seed is not None else cfg.randomness.get("seed") or 0)
     if overrides.get("batch_size"):
         flat["train_dataloader.batch_size"] = int(overrides["batch_size"])
     return flat

@@ -69,7 +69,7 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
     out_dir.mkdir(parents=True, exist_ok=True)
 
     pred = predict(work_dir, summary["checkpoint"], out_dir / "predictions", device)
-    gt = spec.annotation_file(spec.eval_split)
+    gt = spec.modality_annotation_file(spec.eval_split, modality)
     result = evaluate(spec.protocol, gt, pred, sigmas=list(spec.layout.sigmas),
                       bootstrap=bootstrap, seed=seed)
     stats = {k: float(v) for k, v in result.stats.items()}

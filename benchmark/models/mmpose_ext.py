@@ -5,6 +5,7 @@
   frame that the rest of MMPose's top-down pipeline expects.
 - ``MlflowEpochHook``: logs the mean training loss (and learning rate) of every epoch to the
   cell's MLflow run.
+- :mod:`benchmark.models.preemption`: iteration/signal checkpoints and exact mid-epoch resume.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.hooks import Hook
 from mmpose.registry import HOOKS, TRANSFORMS
 
+import benchmark.models.preemption  # noqa: F401 - registers the preemption-safe loop/hooks
 from benchmark.modalities.inputs import to_network_input
 
 

@@ -47,12 +47,16 @@ def cell_params(cell: Cell, cfg, digest: str) -> dict[str, Any]:
 
 
 def newest_valid_checkpoint(work_dir: Path) -> Path | None:
-    """The newest ``epoch_*.pth`` that loads completely (a truncated file is skipped)."""
-    from benchmark.models.checkpoints import is_valid_checkpoint
+    """The checkpoint (``epoch_*.pth`` or ``iter_*.pth``) with the most training iterations
+    that loads completely; a truncated or corrupt file is skipped."""
+    from benchmark.models.checkpoints import checkpoint_progress
 
-    ckpts = sorted(work_dir.glob("epoch_*.pth"), key=lambda p: int(p.stem.split("_")[1]),
-                   reverse=True)
-    return next((p for p in ckpts if is_valid_checkpoint(str(p))), None)
+    best: tuple[int, Path] | None = None
+    for path in [*work_dir.glob("epoch_*.pth"), *work_dir.glob("iter_*.pth")]:
+        done = checkpoint_progress(str(path))
+        if done is not None and (best is None or done > best[0]):
+            best = (done, path)
+    return best[1] if best else None
 
 
 def train_cell(dataset: str, modality: str, model: str, *,
@@ -85,7 +89,9 @@ def train_cell(dataset: str, modality: str, model: str, *,
     resume_from = newest_valid_checkpoint(work_dir)
     cfg.load_from = str(resume_from) if resume_from else None
     cfg.resume = resume_from is not None
-    cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="MlflowEpochHook", run_id=run_id)]
+    cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="MlflowEpochHook", run_id=run_id),
+                        dict(type="PreemptionCheckpointHook",
+                             interval=checkpoint_interval(overrides))]
     if device:
         cfg.device = device
     cfg.dump(str(work_dir / "config.py"))
@@ -113,6 +119,13 @@ def train_cell(dataset: str, modality: str, model: str, *,
     tmp.write_text(json.dumps(summary, indent=2) + "\n")
     tmp.replace(summary_path)
     return summary
+
+
+def checkpoint_interval(overrides: dict[str, Any] | None) -> int:
+    """Iterations between preemption checkpoints: the override, else ``MPBENCH_CKPT_ITERS``,
+    else 0 (epoch checkpoints and signal checkpoints only)."""
+    value = (overrides or {}).get("checkpoint_iters") or os.environ.get("MPBENCH_CKPT_ITERS")
+    return int(value or 0)
 
 
 def _check_inputs(cfg) -> None:

@@ -21,7 +21,7 @@ import yaml
 from benchmark.errors import MpbenchError
 
 LOCK_FILE = Path(".dvc") / "tmp" / "mpbench-repro.lock"
-STAGES = ("download", "qa", "preprocess")
+STAGES = ("download", "convert", "qa", "preprocess")
 
 
 class DataStageError(MpbenchError):

@@ -79,7 +79,7 @@ def repo(tmp_path_factory) -> Path:
             (dst / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / rel, follow_symlinks=False)
     params = yaml.safe_load((dst / "params.yaml").read_text())
-    params["demo"] |= {"n_train": 16, "n_val": 4, "n_test": 8, "workers": 1}
+    params["download"]["demo"] |= {"n_train": 16, "n_val": 4, "n_test": 8, "workers": 1}
     params["preprocess"]["workers"] = 1
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (dst / "configs" / "micro.yaml").write_text(yaml.safe_dump(MICRO, sort_keys=False))
@@ -192,3 +192,52 @@ def test_malformed_matrix_fails_before_any_job(repo: Path, first_run) -> None:
     assert proc.returncode != 0
     assert "matrix[0].modalities[0]: dataset 'demo' has no modality 'sonar'" in (
         proc.stdout + proc.stderr)
+
+
+def _train(repo: Path, work_dir: str, experiment: str, *extra: str) -> list[str]:
+    return [str(BIN / "mpbench"), "train", "--dataset", "demo", "--modality", "rgb", "--model",
+            "tiny_hrnet", "--epochs", "2", "--seed", "0", "--batch-size", "4",
+            "--work-dir", work_dir, "--experiment", experiment, *extra]
+
+
+def test_interrupted_training_ends_with_identical_weights_and_metrics(repo: Path,
+                                                                     first_run) -> None:
+    """SIGTERM mid-epoch (as SLURM sends on preemption/scancel), then a re-run: the final
+    weights and the evaluation equal those of an uninterrupted run, bit for bit (CPU)."""
+    import signal
+    import time
+
+    import torch
+
+    _run(_train(repo, "work_dirs/resume_a", "resume_a"), repo)
+    proc = subprocess.Popen(_train(repo, "work_dirs/resume_b", "resume_b",
+                                   "--checkpoint-iters", "3"),
+                            cwd=repo, env=_env(repo), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    wd = repo / "work_dirs" / "resume_b"
+    deadline = time.monotonic() + 600
+    while not (wd / "iter_3.pth").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline, "no iteration checkpoint within 10 minutes"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 143, out[-3000:]
+    saved = sorted(wd.glob("iter_*.pth"))
+    assert len(saved) == 1 and int(saved[0].stem.split("_")[1]) > 3, saved  # older ones pruned
+    assert not (wd / "epoch_2.pth").exists()
+    resumed = _run(_train(repo, "work_dirs/resume_b", "resume_b"), repo)
+    assert f"resumed_from\": \"work_dirs/resume_b/{saved[0].name}" in resumed.stdout
+
+    a = torch.load(repo / "work_dirs/resume_a/epoch_2.pth", map_location="cpu",
+                   weights_only=False)["state_dict"]
+    b = torch.load(wd / "epoch_2.pth", map_location="cpu", weights_only=False)["state_dict"]
+    assert a.keys() == b.keys()
+    differing = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not differing, f"weights differ after resume: {differing[:5]}"
+    metrics = []
+    for name in ("resume_a", "resume_b"):
+        _run([str(BIN / "mpbench"), "evaluate", "--dataset", "demo", "--modality", "rgb",
+              "--model", "tiny_hrnet", "--work-dir", f"work_dirs/{name}",
+              "--out-dir", f"results/{name}", "--bootstrap", "0"], repo)
+        metrics.append(json.loads((repo / "results" / name / "metrics.json").read_text()))
+    assert metrics[0]["stats"] == metrics[1]["stats"]

@@ -24,9 +24,9 @@ def test_dataset_overlay_comes_from_the_spec() -> None:
     assert cfg.model.head.out_channels == layout.num_keypoints == 17
     assert cfg.train_dataloader.dataset.metainfo == {"from_file":
                                                      "configs/_base_/datasets/demo.py"}
-    assert cfg.train_dataloader.dataset.ann_file == "data/demo/qa/annotations/train.json"
-    assert cfg.test_dataloader.dataset.ann_file == "data/demo/qa/annotations/test.json"
-    assert cfg.test_evaluator.ann_file == "data/demo/qa/annotations/test.json"
+    assert cfg.train_dataloader.dataset.ann_file == "data/demo/processed/annotations/rgb/train.json"
+    assert cfg.test_dataloader.dataset.ann_file == "data/demo/processed/annotations/rgb/test.json"
+    assert cfg.test_evaluator.ann_file == "data/demo/processed/annotations/rgb/test.json"
 
 
 def test_modality_overlay_sets_root_loader_and_normalisation(tmp_path) -> None:

@@ -44,8 +44,10 @@ def test_dataset_status_follows_the_stage_folders(tmp_path) -> None:
     assert status() == "downloaded"
     (tmp_path / "demo" / "qa").mkdir()
     (tmp_path / "demo" / "processed").mkdir()
+    assert status() == "downloaded"  # a stage counts only when those before it are done
+    (tmp_path / "demo" / "converted").mkdir()
     assert status() == "preprocessed"
-    row = dataset_table(tmp_path)[0]
+    row = next(r for r in dataset_table(tmp_path) if r["name"] == "demo")
     assert row["modalities"] == ["rgb", "thermal", "lowlight", "depth", "depth_lowres"]
     assert row["protocol"] == "coco" and row["num_keypoints"] == 17
 
@@ -67,4 +69,18 @@ def test_cli_reports_user_errors_without_traceback(tmp_path) -> None:
 def test_cli_data_list_json(tmp_path) -> None:
     proc = _mpbench("data", "list", "--json", "--data-root", str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)[0]["name"] == "demo"
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert set(rows) == {"demo", "llvip_pose", "exlpose", "mvor", "coco", "mpii", "posetrack18"}
+    assert rows["demo"]["status"] == "missing"
+    # a dataset with manual sources says which files to place, and where
+    assert rows["exlpose"]["status"] == "manual files needed"
+    assert rows["exlpose"]["manual_files_missing"] == ["ExLPose.zip", "ExLPose-OC.zip"]
+    assert rows["mvor"]["status"] == "missing" and rows["mvor"]["protocol"] == "mvor-pck"
+    assert rows["llvip_pose"]["modalities"][:2] == ["thermal", "rgb"]
+    (tmp_path / "exlpose" / "manual").mkdir(parents=True)
+    for name in ("ExLPose.zip", "ExLPose-OC.zip"):
+        (tmp_path / "exlpose" / "manual" / name).write_bytes(b"x")
+    proc = _mpbench("data", "list", "--data-root", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "exlpose:" in proc.stdout and "license: ExLPose terms" in proc.stdout
+    assert "place in data/llvip_pose/manual/: LLVIP.zip" in proc.stdout

@@ -17,6 +17,7 @@ rule train:
         epochs=lambda wc: config["train"].get("epochs") or 0,
         seed=config["train"]["seed"],
         batch_size=lambda wc: config["train"].get("batch_size") or 0,
+        ckpt_iters=config["train"].get("checkpoint_iters", 0),
     threads: res("train", "threads")
     resources:
         mem_mb=res("train", "mem_mb"),
@@ -25,4 +26,4 @@ rule train:
         "MPBENCH_THREADS={threads} mpbench train --dataset {wildcards.dataset}"
         " --modality {wildcards.modality} --model {wildcards.model}"
         " --experiment {params.experiment} --epochs {params.epochs} --seed {params.seed}"
-        " --batch-size {params.batch_size} > {log} 2>&1"
+        " --batch-size {params.batch_size} --checkpoint-iters {params.ckpt_iters} > {log} 2>&1"

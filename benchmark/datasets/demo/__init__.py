@@ -8,8 +8,27 @@ synthetic scenes, with COCO-17 keypoints.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from benchmark.datasets.layouts import COCO17
 from benchmark.datasets.spec import DatasetSpec, ModalitySpec
+
+SENSORS = ("rgb", "thermal", "depth")
+
+
+def convert(raw: Path) -> dict[str, dict]:
+    """The generator already writes COCO-17; canonical adds ``modality_paths``."""
+    from benchmark.datasets.native import read_coco
+
+    out = {}
+    for split in ("train", "val", "test"):
+        coco = read_coco(raw / "annotations" / f"{split}.json")
+        for img in coco["images"]:
+            img.pop("modalities", None)
+            img["modality_paths"] = {m: img["file_name"] for m in SENSORS}
+        out[split] = coco
+    return out
+
 
 SPEC = DatasetSpec(
     name="demo",
@@ -42,4 +61,5 @@ SPEC = DatasetSpec(
     citation="mpbench synthetic demo dataset",
     description="Synthetic articulated people (1-3 per image) in aligned modalities.",
     annotation_pattern="qa/annotations/{split}.json",
+    converter=convert,
 )
