@@ -5,9 +5,11 @@ pieces make a re-run continue exactly where the job stopped, so that an interrup
 cell ends with the same weights and metrics as an uninterrupted one (same seed, CPU):
 
 - ``PreemptionCheckpointHook`` writes ``iter_<n>.pth`` every ``interval`` iterations and at
-  once when the job receives ``SIGUSR1`` (SLURM's warning, ``--signal=USR1@120``) or
+  once when the job receives a warning signal, ``SIGURG`` or ``SIGUSR1`` (the SLURM profile
+  asks for ``--signal=URG@120``: SIGURG is ignored by default, so the Snakemake and shell
+  processes between SLURM and the training survive it, where SIGUSR1 would kill them), or
   ``SIGTERM`` (what SLURM sends at the time limit, on preemption and on ``scancel``). After
-  SIGTERM it exits with status 143 once the checkpoint is written; after SIGUSR1 it goes on.
+  SIGTERM it exits with status 143 once the checkpoint is written; after a warning it goes on.
   Older ``iter_*.pth`` are removed once a newer one is complete.
 - ``ResumableEpochBasedTrainLoop`` + ``ResumableSampler``: MMEngine's epoch loop restarts a
   resumed epoch at its first batch; these skip the batches that the checkpoint already
@@ -37,6 +39,8 @@ from mmpose.registry import DATA_SAMPLERS, DATASETS, HOOKS, LOOPS
 
 #: Exit status after a checkpoint written on SIGTERM (128 + 15, what a shell reports).
 EXIT_ON_TERM = 143
+#: Warning signals (checkpoint, go on) and the stop signal (checkpoint, exit).
+WATCHED = (signal.SIGURG, signal.SIGUSR1, signal.SIGTERM)
 
 
 @DATA_SAMPLERS.register_module()
@@ -94,7 +98,8 @@ class SeededCocoDataset(CocoDataset):
 
 @HOOKS.register_module()
 class PreemptionCheckpointHook(Hook):
-    """Checkpoint every ``interval`` iterations (0: only on a signal) and on SIGUSR1/SIGTERM."""
+    """Checkpoint every ``interval`` iterations (0: only on a signal) and on SIGURG, SIGUSR1
+    (warnings: go on) and SIGTERM (exit after the checkpoint)."""
 
     priority = "VERY_LOW"  # after the loggers and the MLflow hook have seen the iteration
 
@@ -107,7 +112,7 @@ class PreemptionCheckpointHook(Hook):
         self._signal = signum
 
     def before_train(self, runner) -> None:
-        for sig in (signal.SIGUSR1, signal.SIGTERM):
+        for sig in WATCHED:
             try:
                 self._previous[sig] = signal.signal(sig, self._on_signal)
             except ValueError:  # not the main thread: no handlers, interval saving only
