@@ -8,7 +8,7 @@ from typing import Any
 
 from benchmark.evaluation.base import PredictionSource
 from benchmark.evaluation.bootstrap import LEVEL, intervals, paired_difference
-from benchmark.evaluation.inputs import load_ground_truth
+from benchmark.evaluation.inputs import load_ground_truth, paused_gc
 from benchmark.evaluation.protocols import get_protocol
 from benchmark.evaluation.result import EvalResult, json_number
 
@@ -33,7 +33,8 @@ def evaluate(protocol: str, gt: GroundTruthSource, preds: PredictionSource, *,
     """
     spec = get_protocol(protocol)
     _check_resampling(bootstrap, seed)
-    prepared = spec.prepare(load_ground_truth(gt), preds, sigmas)
+    with paused_gc():  # nothing here is cyclic; collections would re-walk the inputs
+        prepared = spec.prepare(load_ground_truth(gt), preds, sigmas)
     details = dict(prepared.details, units=prepared.n_units, unit=spec.unit)
     return EvalResult(spec.name, spec.headline, spec.scale, prepared.point(),
                       intervals(prepared, bootstrap, seed), bootstrap, seed, details)
@@ -49,9 +50,10 @@ def compare(protocol: str, gt: GroundTruthSource, pred_a: PredictionSource,
     """
     spec = get_protocol(protocol)
     _check_resampling(bootstrap, seed)
-    truth = load_ground_truth(gt)
-    a = spec.prepare(truth, pred_a, sigmas)
-    b = spec.prepare(truth, pred_b, sigmas)
+    with paused_gc():
+        truth = load_ground_truth(gt)
+        a = spec.prepare(truth, pred_a, sigmas)
+        b = spec.prepare(truth, pred_b, sigmas)
     diff = paired_difference(a, b, spec.headline, bootstrap, seed)
     interval = diff["interval"]
     return {

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from benchmark.evaluation.inputs import GroundTruth
+from benchmark.evaluation.inputs import GroundTruth, stable_argsort
 
 PredictionSource = str | Path | list
 
@@ -44,7 +44,7 @@ def sum_by_unit(values: np.ndarray, unit: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     if len(unit) and np.all(np.diff(unit) > 0):  # already one row per unit, in order
         return values
-    order = np.argsort(unit, kind="stable")
+    order = stable_argsort(unit)
     ids, starts = np.unique(unit[order], return_index=True)
     if not len(ids):
         return np.zeros((0, *values.shape[1:]))

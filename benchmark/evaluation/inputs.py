@@ -7,17 +7,21 @@ instead of a traceback from inside pycocotools or a silently wrong number.
 
 Validation has a fast path (a few C-level passes over the list) because a 100k-prediction file
 must not cost more to check than to evaluate; only when the fast path sees a problem does a
-per-record pass run to find and describe it.
+per-record pass run to find and describe it. For the numpy protocols (PCK, PCKh, PoseTrack AP)
+the fast path is also the conversion: :func:`pack_rows` turns every keypoint list into one
+float array in a single ``struct`` pass that rejects wrong lengths and non-numbers by itself.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import math
-from collections.abc import Iterator
+import struct
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,69 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def pack_rows(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray:
+    """``(len(rows), width)`` float64 array from equal-length lists of numbers.
+
+    One C-level pass (``struct``), about twice as fast as ``np.array(rows, dtype=float)``, and
+    a check at the same time: ints, floats and bools are taken as numbers, while a row of
+    another length or a value that is not a number (a string, ``None``, a list) raises
+    ``ValueError`` (``np.array`` would silently parse the string ``"1"``). NaN and infinities
+    pass; callers that reject them test the array. The array is read-only.
+    """
+    if not len(rows):
+        return np.zeros((0, width))
+    pack = struct.Struct(f"={width}d").pack
+    try:
+        with paused_gc():
+            buf = b"".join(itertools.starmap(pack, rows))
+    except (struct.error, TypeError, OverflowError) as exc:
+        raise ValueError(str(exc)) from None
+    return np.frombuffer(buf, dtype=np.float64).reshape(len(rows), width)
+
+
+def bad_row(rows: Sequence[Any], width: int) -> int:
+    """Index of the first row :func:`pack_rows` rejects (-1 if none); the slow path for
+    error messages."""
+    pack = struct.Struct(f"={width}d").pack
+    for i, row in enumerate(rows):
+        try:
+            pack(*row)
+        except (struct.error, TypeError, OverflowError):
+            return i
+    return -1
+
+
+def stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for integer keys, in linear time.
+
+    numpy's stable sort is a radix sort only for types of 16 bits or fewer; larger
+    non-negative keys are sorted here by 16-bit digits, least significant first (each pass
+    stable), which is ~10x faster than the merge sort numpy uses for int64.
+    """
+    keys = np.asarray(keys)
+    if not len(keys) or keys.dtype.kind not in "iu" or keys.min() < 0:
+        return np.argsort(keys, kind="stable")
+    top = int(keys.max())
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while top >> shift:
+        digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+    return order
+
+
+def keypoint_problem(ann: dict, k: int) -> str:
+    """What is wrong with a GT annotation's ``keypoints`` (for an error message)."""
+    kps = ann.get("keypoints")
+    where = f"annotation id {ann.get('id')!r}"
+    if not isinstance(kps, (list, tuple)):
+        return f"{where} has 'keypoints' of type {type(kps).__name__}, expected a list"
+    if len(kps) != 3 * k:
+        return f"{where} has {len(kps)} keypoint values, expected {3 * k}"
+    return f"{where} has a non-numeric keypoint value"
 
 
 def read_json(path: str | Path, what: str) -> Any:
@@ -99,6 +166,25 @@ class GroundTruth:
                 out[pos].append(ann)
         return out
 
+    def image_positions_of(self, ids: Sequence[Any], missing: int | None = None) -> np.ndarray:
+        """Position in ``images`` of each id (C-level dict look-ups); an unknown id gives
+        ``missing``, or raises ``KeyError`` when ``missing`` is None."""
+        if missing is None:
+            get = self.image_index.__getitem__
+            return np.fromiter(map(get, ids), dtype=np.int64, count=len(ids))
+        return np.fromiter(map(self.image_index.get, ids, itertools.repeat(missing)),
+                           dtype=np.int64, count=len(ids))
+
+    @cached_property
+    def annotation_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(annotation index, image position)`` of every annotation whose image the ``images``
+        list names, sorted by image position and then file order (``annotations_by_image``
+        flattened, as arrays)."""
+        pos = self.image_positions_of([a["image_id"] for a in self.annotations], missing=-1)
+        order = stable_argsort(pos + 1)
+        order = order[pos[order] >= 0]
+        return order, pos[order]
+
     @cached_property
     def keypoint_names(self) -> list[str] | None:
         """The keypoint names of the first category that lists them, if any."""
@@ -134,37 +220,56 @@ def load_ground_truth(gt: str | Path | dict | GroundTruth) -> GroundTruth:
     for key in ("images", "annotations"):
         if not isinstance(data.get(key), list):
             raise EvaluationInputError(f"{source}: ground truth has no '{key}' list")
-    for i, img in enumerate(data["images"]):
-        if not isinstance(img, dict) or "id" not in img:
-            raise EvaluationInputError(f"{source}: ground truth image at index {i} has no 'id'")
-    for i, ann in enumerate(data["annotations"]):
-        if not isinstance(ann, dict) or "image_id" not in ann:
-            raise EvaluationInputError(
-                f"{source}: ground truth annotation at index {i} has no 'image_id'")
+    for what, key in (("image", "id"), ("annotation", "image_id")):
+        records = data[what + "s"]
+        if _all_have(records, key):  # C-level pass; the loop below only names the culprit
+            continue
+        for i, rec in enumerate(records):
+            if not isinstance(rec, dict) or key not in rec:
+                raise EvaluationInputError(
+                    f"{source}: ground truth {what} at index {i} has no '{key}'")
     return GroundTruth(data, source)
+
+
+def _all_have(records: list, key: str) -> bool:
+    """Whether every record is a dict holding ``key`` (without a Python-level loop)."""
+    return (set(map(type, records)) <= {dict}
+            and all(map(dict.__contains__, records, itertools.repeat(key))))
 
 
 @dataclass(frozen=True)
 class Predictions:
-    """Validated predictions in file order; arrays are built only when a protocol needs them."""
+    """Validated predictions in file order; arrays are built only when a protocol needs them
+    (or during validation, when the protocol asked for ``arrays``)."""
 
     records: list[dict]
     image_ids: tuple[Any, ...]
     scores: np.ndarray
     num_keypoints: int
     source: str
+    packed: np.ndarray | None = field(default=None, repr=False)  # (N, K, 3) from validation
+    image_pos: np.ndarray | None = field(default=None, repr=False)  # (N,) GT image position
 
     def __len__(self) -> int:
         return len(self.records)
 
     @cached_property
     def keypoints(self) -> np.ndarray:
-        """``(N, K, 3)`` float array of ``x, y, score`` per keypoint."""
-        if not self.records:
-            return np.zeros((0, self.num_keypoints, 3))
-        with paused_gc():
+        """``(N, K, 3)`` float array of ``x, y, score`` per keypoint (read-only)."""
+        if self.packed is not None:
+            return self.packed
+        k = self.num_keypoints
+        try:
+            flat = pack_rows([r["keypoints"] for r in self.records], 3 * k)
+        except ValueError:  # validated, so only exotic numbers (e.g. huge ints) get here
             flat = np.array([r["keypoints"] for r in self.records], dtype=np.float64)
-        return flat.reshape(len(self.records), self.num_keypoints, 3)
+        return flat.reshape(len(self.records), k, 3)
+
+    def image_positions(self, gt: GroundTruth) -> np.ndarray:
+        """``(N,)`` position of each prediction's image in the GT ``images`` list."""
+        if self.image_pos is not None:
+            return self.image_pos
+        return gt.image_positions_of(self.image_ids)
 
     def stripped(self, copy: bool = True) -> list[dict]:
         """Dicts holding only the results-format keys.
@@ -190,11 +295,13 @@ class Predictions:
 
 
 def load_predictions(preds: str | Path | list, gt: GroundTruth, num_keypoints: int,
-                     category_ids: set[Any] | None = None) -> Predictions:
+                     category_ids: set[Any] | None = None, *, arrays: bool = False
+                     ) -> Predictions:
     """Read (if a path) and validate a COCO keypoint results list against ``gt``.
 
     ``category_ids``, when given, is the set of categories the protocol evaluates; predictions of
-    other categories are an error (pycocotools would drop them silently).
+    other categories are an error (pycocotools would drop them silently). ``arrays`` builds the
+    keypoint array and image positions while validating (the numpy protocols need them).
     """
     if isinstance(preds, list):
         data, source = preds, "<predictions list>"
@@ -204,6 +311,11 @@ def load_predictions(preds: str | Path | list, gt: GroundTruth, num_keypoints: i
         raise EvaluationInputError(
             f"{source}: predictions must be a JSON list of objects in COCO results format, "
             f"got {type(data).__name__}")
+    if arrays:
+        packed = _fast_arrays(data, gt, num_keypoints, category_ids)
+        if packed is not None:
+            image_ids, scores, kps, image_pos = packed
+            return Predictions(data, image_ids, scores, num_keypoints, source, kps, image_pos)
     fields = _fast_fields(data, gt, num_keypoints, category_ids)
     if fields is None:
         _raise_first_problem(data, source, gt, num_keypoints, category_ids)
@@ -228,8 +340,8 @@ def _fast_fields(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | N
                 return None
             if not math.isfinite(sum(map(sum, kps))):  # NaN/inf anywhere propagates
                 return None
-            score_arr = np.array([r["score"] for r in data], dtype=np.float64)
-            if score_arr.ndim != 1 or not np.isfinite(score_arr).all():
+            score_arr = pack_rows([[r["score"] for r in data]], len(data))[0]
+            if not np.isfinite(score_arr).all():
                 return None
             if not set(image_ids) <= gt.image_index.keys():
                 return None
@@ -238,6 +350,28 @@ def _fast_fields(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | N
     except (KeyError, TypeError, ValueError):
         return None
     return image_ids, score_arr
+
+
+def _fast_arrays(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | None
+                 ) -> tuple[tuple, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The checks of :func:`_fast_fields`, producing the arrays: ``None`` when anything is
+    wrong (the slow pass then says what)."""
+    n = len(data)
+    if not n:
+        return (), np.zeros(0), np.zeros((0, k, 3)), np.zeros(0, dtype=np.int64)
+    try:
+        with paused_gc():
+            image_ids = tuple([r["image_id"] for r in data])
+            kps = pack_rows([r["keypoints"] for r in data], 3 * k)
+            scores = pack_rows([[r["score"] for r in data]], n)[0]
+            image_pos = gt.image_positions_of(image_ids)
+            if category_ids is not None and not {r["category_id"] for r in data} <= category_ids:
+                return None
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (np.isfinite(kps).all() and np.isfinite(scores).all()):
+        return None
+    return image_ids, scores, kps.reshape(n, k, 3), image_pos
 
 
 def _record_problem(rec: Any, gt: GroundTruth, k: int, category_ids: set[Any] | None
@@ -256,10 +390,10 @@ def _record_problem(rec: Any, gt: GroundTruth, k: int, category_ids: set[Any] | 
                 f"({k} keypoints x [x, y, score]); wrong keypoint layout?")
     if not all(isinstance(v, (int, float)) for v in kps):
         return "has a non-numeric keypoint value"
-    if not all(math.isfinite(v) for v in kps):
+    if not all(_finite(v) for v in kps):
         return "has a non-finite keypoint value (NaN or infinity)"
     score = rec["score"]
-    if not isinstance(score, (int, float)) or not math.isfinite(score):
+    if not isinstance(score, (int, float)) or not _finite(score):
         return f"has a non-numeric or non-finite score {score!r}"
     try:
         known = rec["image_id"] in gt.image_index
@@ -271,6 +405,13 @@ def _record_problem(rec: Any, gt: GroundTruth, k: int, category_ids: set[Any] | 
         return (f"has category_id {rec['category_id']!r}; the ground truth's categories are "
                 f"{sorted(category_ids, key=str)}")
     return None
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _raise_first_problem(data: list, source: str, gt: GroundTruth, k: int,

@@ -32,7 +32,13 @@ import numpy as np
 from benchmark.datasets.layouts import MPII16
 from benchmark.evaluation.base import PredictionSource, ProtocolSpec, sum_by_unit
 from benchmark.evaluation.errors import EvaluationInputError
-from benchmark.evaluation.inputs import GroundTruth, load_predictions
+from benchmark.evaluation.inputs import (
+    GroundTruth,
+    bad_row,
+    load_predictions,
+    pack_rows,
+    stable_argsort,
+)
 
 SC_BIAS = 0.6
 THRESHOLD = 0.5
@@ -83,7 +89,7 @@ class MpiiPersons:
     xy: np.ndarray  # (G, 16, 2)
     labelled: np.ndarray  # (G, 16) bool
     normaliser: np.ndarray  # (G,)
-    image: np.ndarray  # (G,) image position
+    image: np.ndarray  # (G,) image position (sorted: image file order, then annotation order)
 
 
 def gt_persons(gt: GroundTruth) -> MpiiPersons:
@@ -91,46 +97,54 @@ def gt_persons(gt: GroundTruth) -> MpiiPersons:
     names = gt.keypoint_names
     if names is not None and tuple(names) != MPII16.keypoints:
         raise gt.error(f"mpii-pckh expects MPII's joint order {list(MPII16.keypoints)}")
-    rows, boxes, image = [], [], []
-    for pos, anns in enumerate(gt.annotations_by_image):
-        for ann in anns:
-            box = ann.get("head_box")
-            if box is None or len(box) != 4 or len(ann.get("keypoints", ())) != 3 * k:
-                raise gt.error(f"annotation id {ann.get('id')!r} needs 'head_box' [x1, y1, x2, y2]"
-                               f" and {3 * k} keypoint values")
-            rows.append(ann["keypoints"])
-            boxes.append(box)
-            image.append(pos)
-    kp = np.array(rows, dtype=np.float64).reshape(-1, k, 3)
-    box = np.array(boxes, dtype=np.float64).reshape(-1, 4)
-    # HRNet: norm(headboxes[1] - headboxes[0], axis=0) * SC_BIAS (an axis norm, not a dot)
-    norm = np.linalg.norm(box[:, 2:] - box[:, :2], axis=1) * SC_BIAS
-    return MpiiPersons(kp[:, :, :2], kp[:, :, 2] > 0, norm, np.array(image, dtype=np.int64))
+    order, image = gt.annotation_positions
+    anns = [gt.annotations[i] for i in order.tolist()]
+    try:
+        kp = pack_rows([ann.get("keypoints") for ann in anns], 3 * k).reshape(-1, k, 3)
+        box = pack_rows([ann.get("head_box") for ann in anns], 4)
+    except ValueError:
+        bad = next((a for a in anns if bad_row([a.get("keypoints")], 3 * k) == 0
+                    or bad_row([a.get("head_box")], 4) == 0), {"id": "?"})
+        raise gt.error(f"annotation id {bad.get('id')!r} needs 'head_box' [x1, y1, x2, y2]"
+                       f" and {3 * k} keypoint values") from None
+    # HRNet: norm(headboxes[1] - headboxes[0], axis=0) * SC_BIAS, i.e. sqrt(dx^2 + dy^2)
+    dx, dy = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
+    norm = np.sqrt(dx * dx + dy * dy) * SC_BIAS
+    return MpiiPersons(kp[:, :, :2], kp[:, :, 2] > 0, norm, image)
 
 
 def pair(persons: MpiiPersons, pred_xy: np.ndarray, pred_image: np.ndarray) -> np.ndarray:
-    """Prediction index paired with each GT person (-1: none), one-to-one within an image."""
-    chosen = np.full(len(persons.image), -1, dtype=np.int64)
-    gt_of: dict[int, list[int]] = {}
-    for g, img in enumerate(persons.image.tolist()):
-        gt_of.setdefault(img, []).append(g)
-    pred_of: dict[int, list[int]] = {}
-    for p, img in enumerate(pred_image.tolist()):
-        pred_of.setdefault(img, []).append(p)
-    for img, gts in gt_of.items():
-        preds = pred_of.get(img, [])
-        if len(gts) == 1 and len(preds) == 1:
-            chosen[gts[0]] = preds[0]
-        elif preds:
-            from scipy.optimize import linear_sum_assignment  # slow import, rarely needed
+    """Prediction index paired with each GT person (-1: none), one-to-one within an image.
 
+    Images with one GT person and one prediction (all of them in the converted ``.mat``) are
+    paired in one vectorised step; only images with several persons or predictions run the
+    linear assignment.
+    """
+    g = len(persons.image)
+    chosen = np.full(g, -1, dtype=np.int64)
+    n_images = int(max(persons.image.max(initial=-1), pred_image.max(initial=-1))) + 1
+    gt_count = np.bincount(persons.image, minlength=n_images)
+    gt_start = np.cumsum(gt_count) - gt_count  # persons are sorted by image
+    order = stable_argsort(pred_image)
+    pr_count = np.bincount(pred_image, minlength=n_images)
+    pr_start = np.cumsum(pr_count) - pr_count
+    single = (gt_count == 1) & (pr_count == 1)
+    chosen[gt_start[single]] = order[pr_start[single]]
+    multi = np.flatnonzero((gt_count > 0) & (pr_count > 0) & ~single)
+    if len(multi):
+        from scipy.optimize import linear_sum_assignment  # slow import, rarely needed
+
+        for img in multi.tolist():
+            gts = np.arange(gt_start[img], gt_start[img] + gt_count[img])
+            preds = order[pr_start[img]:pr_start[img] + pr_count[img]]
             err = _normalised_error(persons, gts, pred_xy[preds])  # (P, G)
             rows, cols = linear_sum_assignment(err)
-            chosen[np.asarray(gts)[cols]] = np.asarray(preds)[rows]
+            chosen[gts[cols]] = preds[rows]
     return chosen
 
 
-def _normalised_error(persons: MpiiPersons, gts: list[int], pred_xy: np.ndarray) -> np.ndarray:
+def _normalised_error(persons: MpiiPersons, gts: np.ndarray, pred_xy: np.ndarray
+                      ) -> np.ndarray:
     dist = np.linalg.norm(pred_xy[:, None] - persons.xy[gts][None], axis=3)
     dist = dist / persons.normaliser[gts][None, :, None]
     lab = persons.labelled[gts][None]
@@ -138,15 +152,38 @@ def _normalised_error(persons: MpiiPersons, gts: list[int], pred_xy: np.ndarray)
     return np.nan_to_num(err, nan=1e12, posinf=1e12)  # a zero-size head box: pair it last
 
 
-def joint_hits(persons: MpiiPersons, pred_xy: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """(G, len(CURVE), 16) bool: labelled, paired and within each threshold."""
+def scaled_errors(persons: MpiiPersons, pred_xy: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """(G, 16) error / normaliser of each person's paired prediction; NaN when unpaired."""
     pred = np.full_like(persons.xy, np.nan)
     pred[chosen >= 0] = pred_xy[chosen[chosen >= 0]]
-    err = np.sqrt(np.sum((pred - persons.xy) ** 2, axis=2))
+    d = pred - persons.xy
+    dx, dy = d[:, :, 0], d[:, :, 1]
+    err = np.sqrt(dx * dx + dy * dy)  # HRNet's norm over the coordinate axis
     with np.errstate(invalid="ignore", divide="ignore"):
-        scaled = err / persons.normaliser[:, None]
-        hits = scaled[:, None, :] <= CURVE[None, :, None]
-    return hits & persons.labelled[:, None, :]
+        return err / persons.normaliser[:, None]
+
+
+def curve_hits(scaled: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    """(len(CURVE), 16) labelled joints with ``scaled <= t`` at every threshold of the curve.
+
+    One pass instead of a (G, 51, 16) comparison: a joint is a hit at ``CURVE[i]`` exactly
+    when ``i >= first``, ``first`` being the first index with ``scaled <= CURVE[first]``
+    (``searchsorted(CURVE, scaled, "left")``). As the thresholds are 0.01 apart, ``first`` is
+    ``ceil(100 * scaled)`` give or take one, settled by comparing with the thresholds
+    themselves; NaN, inf and unlabelled joints are never hits (index ``len(CURVE)``).
+    """
+    n = len(CURVE)
+    with np.errstate(invalid="ignore"):
+        first = np.ceil(np.clip(scaled, -1.0, 1.0) * 100).astype(np.int64)
+        np.clip(first, 0, n, out=first)
+        lower = np.maximum(first - 1, 0)
+        first -= (first > 0) & (scaled <= CURVE[lower])  # one too high
+        first += (first < n) & (scaled > CURVE[np.minimum(first, n - 1)])  # one too low
+    first[~labelled | ~np.isfinite(scaled)] = n
+    k = scaled.shape[1]
+    codes = (first + (n + 1) * np.arange(k)).ravel()
+    counts = np.bincount(codes, minlength=k * (n + 1)).reshape(k, n + 1)
+    return np.cumsum(counts, axis=1)[:, :n].T
 
 
 class MpiiPrepared:
@@ -155,13 +192,17 @@ class MpiiPrepared:
     Resamples need only the hits at 0.5 and 0.1; the full curve is computed once (details).
     """
 
-    def __init__(self, hits: np.ndarray, labelled: np.ndarray, unit: np.ndarray,
+    def __init__(self, scaled: np.ndarray, labelled: np.ndarray, unit: np.ndarray,
                  details: dict[str, Any]) -> None:
-        self._hits = sum_by_unit(hits[:, [AT_05, AT_01]], unit)
+        with np.errstate(invalid="ignore"):
+            hits = np.stack([(scaled <= CURVE[AT_05]) & labelled,
+                             (scaled <= CURVE[AT_01]) & labelled], axis=1)  # (G, 2, 16)
+        self._hits = sum_by_unit(hits, unit)
         self._count = sum_by_unit(labelled, unit)
         self.n_units = len(self._count)
         self.details = details
-        pckh, ratio = _rates(self._count.sum(axis=0), hits.sum(axis=0, dtype=np.float64))
+        pckh, ratio = _rates(self._count.sum(axis=0),
+                             curve_hits(scaled, labelled).astype(np.float64))
         self.details["curve"] = {"thresholds": [round(float(t), 2) for t in CURVE],
                                  "Mean": [_weighted_mean(row, ratio) for row in pckh]}
 
@@ -182,11 +223,11 @@ class MpiiPrepared:
 
 def _rates(count: np.ndarray, hits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """PCKh rows (percent) per threshold, and HRNet's joint weights for the mean."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pckh = 100.0 * hits / count
     kept = np.ones(len(count), dtype=bool)
     kept[[MPII16.index[j] for j in EXCLUDED]] = False
-    ratio = np.where(kept, count, 0) / np.sum(np.where(kept, count, 0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pckh = 100.0 * hits / count
+        ratio = np.where(kept, count, 0) / np.sum(np.where(kept, count, 0))
     return pckh, np.where(kept, ratio, 0.0)
 
 
@@ -202,14 +243,13 @@ def _weighted_mean(pckh: np.ndarray, ratio: np.ndarray) -> float:
 def prepare_mpii(gt: GroundTruth, preds: PredictionSource,
                  sigmas: Sequence[float] | None = None) -> MpiiPrepared:
     persons = gt_persons(gt)
-    predictions = load_predictions(preds, gt, MPII16.num_keypoints)
+    predictions = load_predictions(preds, gt, MPII16.num_keypoints, arrays=True)
     pred_xy = predictions.keypoints[:, :, :2]
-    pred_image = np.array([gt.image_index[i] for i in predictions.image_ids], dtype=np.int64)
-    chosen = pair(persons, pred_xy, pred_image)
-    hits = joint_hits(persons, pred_xy, chosen)
+    chosen = pair(persons, pred_xy, predictions.image_positions(gt))
+    scaled = scaled_errors(persons, pred_xy, chosen)
     details = {"engine": "mpbench", "gt_persons": len(chosen),
                "paired_persons": int((chosen >= 0).sum()), "predictions": len(predictions)}
-    return MpiiPrepared(hits, persons.labelled, persons.image, details)
+    return MpiiPrepared(scaled, persons.labelled, persons.image, details)
 
 
 MPII_PCKH = ProtocolSpec(

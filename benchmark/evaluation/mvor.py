@@ -18,7 +18,6 @@ Values are percentages, unrounded (the script prints them with one decimal).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,15 @@ import numpy as np
 
 from benchmark.datasets.layouts import COCO17, MVOR10
 from benchmark.evaluation.base import PredictionSource, ProtocolSpec, sum_by_unit
-from benchmark.evaluation.inputs import GroundTruth, Predictions, load_predictions
+from benchmark.evaluation.inputs import (
+    GroundTruth,
+    Predictions,
+    bad_row,
+    keypoint_problem,
+    load_predictions,
+    pack_rows,
+    stable_argsort,
+)
 
 THRESHOLD = 0.2
 MIN_OVERLAP = 0.3
@@ -40,10 +47,34 @@ GROUPS = (("Head", "head", "neck"), ("Shoulder", "left_shoulder", "right_shoulde
 
 @dataclass(frozen=True)
 class MvorPersons:
-    """The evaluated GT persons, in the reference's order (image file order, then annotation)."""
+    """The evaluated GT persons, in the reference's order (image file order, then annotation).
 
-    points: np.ndarray  # (G, 10, 2), NaN where unlabelled
+    Points are stored joint-major, ``(10, G)`` per coordinate, NaN where unlabelled: every
+    per-joint operation is then a contiguous whole-dataset vector operation.
+    """
+
+    x: np.ndarray  # (10, G)
+    y: np.ndarray  # (10, G)
     image: np.ndarray  # (G,) image position in the GT file
+
+    @property
+    def points(self) -> np.ndarray:
+        """The same points as a ``(G, 10, 2)`` array (a copy)."""
+        return np.stack([self.x.T, self.y.T], axis=2)
+
+
+def planes(kp: np.ndarray, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, K, >=2)`` keypoints -> joint-major ``x, y`` planes ``(K, N)``, NaN where a point
+    is at (0, 0) (absent). The transposition runs in blocks of rows that stay in cache."""
+    n, k = kp.shape[:2]
+    xy = np.empty((2, k, n))
+    for lo in range(0, n, block):
+        xy[:, :, lo:lo + block] = kp[lo:lo + block, :, :2].transpose(2, 1, 0)
+    x, y = xy
+    absent = (x == 0) & (y == 0)
+    np.copyto(x, np.nan, where=absent)
+    np.copyto(y, np.nan, where=absent)
+    return x, y
 
 
 def gt_persons(gt: GroundTruth) -> MvorPersons:
@@ -51,111 +82,115 @@ def gt_persons(gt: GroundTruth) -> MvorPersons:
     names = gt.keypoint_names
     if names is not None and tuple(names) != MVOR10.keypoints:
         raise gt.error(f"mvor-pck expects MVOR's joints {list(MVOR10.keypoints)}, got {names}")
-    rows, image = [], []
-    for pos, anns in enumerate(gt.annotations_by_image):
-        for ann in anns:
-            if ann.get("only_bbox", 0) != 0 or not ann.get("keypoints"):
-                continue
-            if len(ann["keypoints"]) != 3 * k:
-                raise gt.error(f"annotation id {ann.get('id')!r} has "
-                               f"{len(ann['keypoints'])} keypoint values, expected {3 * k}")
-            rows.append(ann["keypoints"])
-            image.append(pos)
-    xy = np.array(rows, dtype=np.float64).reshape(-1, k, 3)[:, :, :2]
-    absent = (xy[:, :, 0] == 0) & (xy[:, :, 1] == 0)
-    xy[absent] = np.nan
-    keep = ~absent.all(axis=1)
-    return MvorPersons(xy[keep], np.array(image, dtype=np.int64)[keep])
+    order, pos = gt.annotation_positions
+    anns = gt.annotations
+    evaluated = [ann.get("only_bbox", 0) == 0 and bool(ann.get("keypoints"))
+                 for ann in map(anns.__getitem__, order.tolist())]
+    order, pos = order[evaluated], pos[evaluated]
+    rows = [anns[i]["keypoints"] for i in order.tolist()]
+    try:
+        kp = pack_rows(rows, 3 * k).reshape(-1, k, 3)
+    except ValueError:
+        raise gt.error(keypoint_problem(anns[int(order[bad_row(rows, 3 * k)])], k)) from None
+    x, y = planes(kp)
+    keep = np.flatnonzero(~np.isnan(x).all(axis=0))  # a person without a labelled joint
+    return MvorPersons(np.take(x, keep, axis=1), np.take(y, keep, axis=1), pos[keep])
 
 
-def coco_to_mvor(xy: np.ndarray) -> np.ndarray:
-    """(N, 17, 2) COCO points (NaN = absent) -> (N, 10, 2) MVOR points.
+def coco_to_mvor(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """COCO-17 planes ``(17, N)`` (NaN = absent) -> MVOR-10 planes ``(10, N)``.
 
     Head: mid-eyes, else mid-ears, else nose, else the one eye, else the one ear.
     Neck: mid-shoulders, else the one shoulder. The other joints are the same names.
     """
     c = COCO17.index
+    has = ~np.isnan(x)
 
-    def pt(name: str) -> np.ndarray:
-        return xy[:, c[name]]
+    def first_of(*options: tuple[np.ndarray, np.ndarray, np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        ox, oy = np.full(x.shape[1], np.nan), np.full(x.shape[1], np.nan)
+        for present, vx, vy in reversed(options):
+            ox, oy = np.where(present, vx, ox), np.where(present, vy, oy)
+        return ox, oy
 
-    def has(p: np.ndarray) -> np.ndarray:
-        return ~np.isnan(p).any(axis=1, keepdims=True)
+    def one(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        j = c[name]
+        return has[j], x[j], y[j]
 
-    def first_of(*options: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        out = np.full((len(xy), 2), np.nan)
-        for present, value in reversed(options):
-            out = np.where(present, value, out)
-        return out
+    def mid(a: str, b: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        i, j = c[a], c[b]
+        return has[i] & has[j], (x[i] + x[j]) / 2, (y[i] + y[j]) / 2
 
-    leye, reye, lear, rear = pt("left_eye"), pt("right_eye"), pt("left_ear"), pt("right_ear")
-    lsho, rsho = pt("left_shoulder"), pt("right_shoulder")
-    head = first_of((has(leye) & has(reye), (leye + reye) / 2),
-                    (has(lear) & has(rear), (lear + rear) / 2),
-                    (has(pt("nose")), pt("nose")), (has(reye), reye), (has(leye), leye),
-                    (has(rear), rear), (has(lear), lear))
-    neck = first_of((has(lsho) & has(rsho), (lsho + rsho) / 2), (has(rsho), rsho),
-                    (has(lsho), lsho))
-    out = np.empty((len(xy), MVOR10.num_keypoints, 2))
-    for j, name in enumerate(MVOR10.keypoints):
-        out[:, j] = head if name == "head" else neck if name == "neck" else pt(name)
-    return out
+    head = first_of(mid("left_eye", "right_eye"), mid("left_ear", "right_ear"), one("nose"),
+                    one("right_eye"), one("left_eye"), one("right_ear"), one("left_ear"))
+    neck = first_of(mid("left_shoulder", "right_shoulder"), one("right_shoulder"),
+                    one("left_shoulder"))
+    limbs = [c[name] for name in MVOR10.keypoints[2:]]
+    return (np.vstack([head[0], neck[0], x[limbs]]), np.vstack([head[1], neck[1], y[limbs]]))
 
 
-def _extent(points: np.ndarray) -> np.ndarray:
-    """(N, K, 2) -> (N, 4) ``[x1, y1, x2, y2]`` over present points (NaN row if none)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
-        lo, hi = np.nanmin(points, axis=1), np.nanmax(points, axis=1)
-    return np.concatenate([lo, hi], axis=1)
+def _extent(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Planes ``(K, N)`` -> ``x1, y1, x2, y2`` (N,) over present points (NaN if none)."""
+    # fmin/fmax skip NaN; a column without any point stays NaN
+    return (np.fmin.reduce(x, axis=0), np.fmin.reduce(y, axis=0),
+            np.fmax.reduce(x, axis=0), np.fmax.reduce(y, axis=0))
 
 
-def match(persons: MvorPersons, pred_xy: np.ndarray, pred_scores: np.ndarray,
+def match(persons: MvorPersons, det_box: tuple[np.ndarray, ...], pred_scores: np.ndarray,
           pred_image: np.ndarray) -> np.ndarray:
-    """Index of the prediction used for each GT person, -1 when none (vectorised over pairs)."""
-    order = np.argsort(pred_image, kind="stable")  # file order kept within an image
+    """Index of the prediction used for each GT person, -1 when none.
+
+    ``det_box`` is the predictions' keypoint extents ``x1, y1, x2, y2`` (N,). Vectorised over all
+    (GT person, prediction of its image) pairs of the dataset: the pairs are laid out GT-major,
+    each GT person's segment in the prediction file order, so the reference's "highest
+    candidate score" and "first prediction within 1e-6 of it" are segment reductions.
+    """
+    g = len(persons.image)
+    chosen = np.full(g, -1, dtype=np.int64)
+    order = stable_argsort(pred_image)  # file order kept within an image
     n_images = int(max(persons.image.max(initial=-1), pred_image.max(initial=-1))) + 1
     starts = np.searchsorted(pred_image[order], np.arange(n_images + 1))
     counts = (starts[1:] - starts[:-1])[persons.image]
-    chosen = np.full(len(persons.image), -1, dtype=np.int64)
-    if counts.sum() == 0:
+    total = int(counts.sum())
+    if total == 0:
         return chosen
-    pair_gt = np.repeat(np.arange(len(counts)), counts)
     seg_start = np.cumsum(counts) - counts
-    within = np.arange(len(pair_gt)) - np.repeat(seg_start, counts)
-    pair_pred = order[starts[persons.image][pair_gt] + within]
+    pair_gt = np.repeat(np.arange(g), counts)
+    pair_pred = order[np.arange(total) - np.repeat(seg_start - starts[persons.image], counts)]
 
-    gt_box = _extent(persons.points)[pair_gt]
-    det_box = _extent(pred_xy)[pair_pred]
-    area = (gt_box[:, 2] - gt_box[:, 0] + 1) * (gt_box[:, 3] - gt_box[:, 1] + 1)
-    w = np.minimum(gt_box[:, 2], det_box[:, 2]) - np.maximum(gt_box[:, 0], det_box[:, 0]) + 1
-    h = np.minimum(gt_box[:, 3], det_box[:, 3]) - np.maximum(gt_box[:, 1], det_box[:, 1]) + 1
-    w[w < 0] = 0
-    h[h < 0] = 0
+    gx1, gy1, gx2, gy2 = _extent(persons.x, persons.y)
+    area = ((gx2 - gx1 + 1) * (gy2 - gy1 + 1))[pair_gt]
+    dx1, dy1, dx2, dy2 = (c[pair_pred] for c in det_box)
+    gx1, gy1, gx2, gy2 = (c[pair_gt] for c in (gx1, gy1, gx2, gy2))
+    w = np.minimum(gx2, dx2) - np.maximum(gx1, dx1) + 1
+    h = np.minimum(gy2, dy2) - np.maximum(gy1, dy1) + 1
+    np.maximum(w, 0, out=w)  # NaN (a prediction without joints) stays NaN: never a candidate
+    np.maximum(h, 0, out=h)
     with np.errstate(invalid="ignore"):
         candidate = (w * h) / area > MIN_OVERLAP
     scores = pred_scores[pair_pred]
-    best = np.full(len(counts), -np.inf)
-    np.maximum.at(best, pair_gt[candidate], scores[candidate])
-    tie = (np.abs(scores - best[pair_gt]) < SCORE_TIE) & np.isfinite(best[pair_gt])
-    first = np.full(len(counts), len(pair_gt))
-    np.minimum.at(first, pair_gt[tie], np.flatnonzero(tie))
-    has = first < len(pair_gt)
+    paired = np.flatnonzero(counts)
+    best = np.full(g, -np.inf)
+    best[paired] = np.maximum.reduceat(np.where(candidate, scores, -np.inf), seg_start[paired])
+    pair_best = best[pair_gt]
+    tie = (np.abs(scores - pair_best) < SCORE_TIE) & np.isfinite(pair_best)
+    first = np.full(g, total)
+    first[paired] = np.minimum.reduceat(np.where(tie, np.arange(total), total),
+                                        seg_start[paired])
+    has = first < total
     chosen[has] = pair_pred[first[has]]
     return chosen
 
 
-def joint_hits(persons: MvorPersons, mvor_pred: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """(G, 10) 1.0 where the matched prediction's joint is within 0.2 x the person's scale."""
-    gt = persons.points
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        scale = np.max(np.nanmax(gt, axis=1) - np.nanmin(gt, axis=1) + 1, axis=1)
-    pred = np.full_like(gt, np.nan)
-    pred[chosen >= 0] = mvor_pred[chosen[chosen >= 0]]
-    dist = np.sqrt(np.sum(np.square(pred - gt), axis=2))
+def joint_hits(persons: MvorPersons, pred_x: np.ndarray, pred_y: np.ndarray) -> np.ndarray:
+    """(G, 10) 1.0 where the person's matched prediction (MVOR planes ``(10, G)``, NaN when
+    absent or unmatched) is within 0.2 x the person's scale."""
+    x1, y1, x2, y2 = _extent(persons.x, persons.y)
+    scale = np.maximum(x2 - x1 + 1, y2 - y1 + 1)
+    dx, dy = pred_x - persons.x, pred_y - persons.y
+    dist = np.sqrt(dx * dx + dy * dy)
     with np.errstate(invalid="ignore"):
-        return (dist <= THRESHOLD * scale[:, None]).astype(np.float64)
+        return (dist <= THRESHOLD * scale).T.astype(np.float64)
 
 
 class MvorPrepared:
@@ -189,13 +224,16 @@ def mvor_stats(pck: np.ndarray) -> dict[str, float]:
 def prepare_mvor(gt: GroundTruth, preds: PredictionSource,
                  sigmas: Sequence[float] | None = None) -> MvorPrepared:
     persons = gt_persons(gt)
-    predictions: Predictions = load_predictions(preds, gt, COCO17.num_keypoints)
-    kp = predictions.keypoints
-    xy = kp[:, :, :2].copy()
-    xy[(xy[:, :, 0] == 0) & (xy[:, :, 1] == 0)] = np.nan
-    pred_image = np.array([gt.image_index[i] for i in predictions.image_ids], dtype=np.int64)
-    chosen = match(persons, xy, predictions.scores, pred_image)
-    hits = joint_hits(persons, coco_to_mvor(xy), chosen)
+    predictions: Predictions = load_predictions(preds, gt, COCO17.num_keypoints, arrays=True)
+    x, y = planes(predictions.keypoints)
+    chosen = match(persons, _extent(x, y), predictions.scores,
+                   predictions.image_positions(gt))
+    # only the chosen predictions are converted to MVOR's joints
+    used = chosen >= 0
+    mx = np.full(persons.x.shape, np.nan)
+    my = np.full(persons.y.shape, np.nan)
+    mx[:, used], my[:, used] = coco_to_mvor(x[:, chosen[used]], y[:, chosen[used]])
+    hits = joint_hits(persons, mx, my)
     details = {"engine": "mpbench", "gt_persons": len(chosen),
                "matched_persons": int((chosen >= 0).sum()), "predictions": len(predictions)}
     return MvorPrepared(hits, persons.image, details)

@@ -21,6 +21,7 @@ Values are percentages.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +30,16 @@ import numpy as np
 
 from benchmark.datasets.layouts import POSETRACK17
 from benchmark.evaluation.base import PredictionSource, ProtocolSpec
-from benchmark.evaluation.geometry import inside_any
-from benchmark.evaluation.inputs import GroundTruth, Predictions, load_predictions
+from benchmark.evaluation.geometry import group_boxes, inside_rings
+from benchmark.evaluation.inputs import (
+    GroundTruth,
+    Predictions,
+    bad_row,
+    keypoint_problem,
+    load_predictions,
+    pack_rows,
+    stable_argsort,
+)
 
 DIST_THRESHOLD = 0.5
 HEAD_BIAS = 0.6
@@ -45,7 +54,8 @@ GROUPS = (("Head", ("head_top", "head_bottom", "nose")),
 
 @dataclass(frozen=True)
 class Samples:
-    """All (joint, score, hit) samples in evaluation order, and GT joint counts per frame."""
+    """All (joint, score, hit) samples, in evaluation order within each joint, and GT joint
+    counts per frame."""
 
     joint: np.ndarray  # (S,)
     score: np.ndarray  # (S,)
@@ -61,92 +71,203 @@ def head_size(bbox_head: Sequence[float]) -> float:
     return float(HEAD_BIAS * np.linalg.norm(np.subtract([x2, y2], [x1, y1])))
 
 
-def _regions(image: dict) -> list[np.ndarray]:
-    xs, ys = image.get("ignore_regions_x") or [], image.get("ignore_regions_y") or []
-    return [np.column_stack([np.asarray(x, float), np.asarray(y, float)])
-            for x, y in zip(xs, ys)]
+def _norms(d: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm`` of each row of ``d`` (N, 2), bit for bit: the norm of a vector is
+    ``sqrt(x.dot(x))``, a BLAS dot that may fuse multiply-adds; ``matmul`` of (1, 2) x (2, 1)
+    stacks calls the same dot."""
+    d = np.ascontiguousarray(d, dtype=np.float64)
+    return np.sqrt(np.matmul(d[:, None, :], d[:, :, None])[:, 0, 0])
 
 
-def _keep_outside(regions: list[np.ndarray], *people: tuple[np.ndarray, np.ndarray]
-                  ) -> list[np.ndarray]:
-    """For each (xy (N, J, 2), present (N, J)): ``present`` minus joints strictly inside an
-    ignore region (all sides tested in one pass)."""
-    if not regions:
-        return [present for _, present in people]
-    points = np.concatenate([xy[present] for xy, present in people])
-    inside = inside_any(points, regions)
-    out, start = [], 0
-    for _, present in people:
-        kept = present.copy()
-        n = int(present.sum())
-        kept[present] = ~inside[start:start + n]
-        out.append(kept)
-        start += n
-    return out
+def head_sizes(boxes: np.ndarray) -> np.ndarray:
+    """:func:`head_size` of every row of ``boxes`` (N, 4), vectorised, same bits."""
+    x1, y1 = boxes[:, 0], boxes[:, 1]
+    d = np.column_stack([(x1 + boxes[:, 2]) - x1, (y1 + boxes[:, 3]) - y1])
+    return HEAD_BIAS * _norms(d)
 
 
-def _distances(gt_xy: np.ndarray, pr_xy: np.ndarray, heads: np.ndarray) -> np.ndarray:
-    """(P, G, J) normalised errors. Values near the threshold are recomputed the way poseval
-    does (``np.linalg.norm`` of a 2-vector, a BLAS dot that may fuse multiply-adds) so that an
-    error on the threshold falls on the same side as in poseval."""
-    diff = gt_xy[None] - pr_xy[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dist = np.sqrt(diff[..., 0] ** 2 + diff[..., 1] ** 2) / heads[None, :, None]
-        near = np.argwhere(np.abs(dist - DIST_THRESHOLD) < 1e-9)
-        for p, g, j in near:
-            dist[p, g, j] = np.linalg.norm(diff[p, g, j]) / heads[g]
-    return dist
+@dataclass(frozen=True)
+class _Persons:
+    """GT persons or predictions of the evaluated frames, joint-major, sorted by frame (then
+    file order)."""
+
+    x: np.ndarray  # (15, N)
+    y: np.ndarray  # (15, N)
+    present: np.ndarray  # (15, N) bool
+    frame: np.ndarray  # (N,)
+
+    def take(self, rows: np.ndarray) -> _Persons:
+        return _Persons(np.take(self.x, rows, axis=1), np.take(self.y, rows, axis=1),
+                        np.take(self.present, rows, axis=1), self.frame[rows])
+
+    def extent(self) -> tuple[np.ndarray, ...]:
+        """``x1, y1, x2, y2`` of each person's present joints (NaN when none)."""
+        x = np.where(self.present, self.x, np.nan)
+        y = np.where(self.present, self.y, np.nan)
+        return (np.fmin.reduce(x, axis=0), np.fmin.reduce(y, axis=0),
+                np.fmax.reduce(x, axis=0), np.fmax.reduce(y, axis=0))
 
 
-def frame_samples(gt_xy: np.ndarray, has_gt: np.ndarray, heads: np.ndarray,
-                  pr_xy: np.ndarray, has_pr: np.ndarray) -> np.ndarray:
-    """(P, J) hit per predicted joint after poseval's per-frame person assignment."""
-    n_pr, n_gt = len(pr_xy), len(gt_xy)
-    if n_gt == 0 or n_pr == 0:
-        return np.zeros(has_pr.shape, dtype=bool)
-    with np.errstate(invalid="ignore"):
-        match = ((_distances(gt_xy, pr_xy, heads) <= DIST_THRESHOLD)
-                 & has_pr[:, None] & has_gt[None])
-    pck = 1.0 * match.sum(axis=2) / has_gt.sum(axis=1)[None]
-    best_gt = np.argmax(pck, axis=1)
-    keep = np.zeros_like(pck)
-    keep[np.arange(n_pr), best_gt] = pck[np.arange(n_pr), best_gt]
-    pr_of_gt = np.argmax(keep, axis=0)
-    pr_of_gt[keep.max(axis=0) == 0] = -1
-    gt_of_pr = np.full(n_pr, -1)
-    gt_of_pr[pr_of_gt[pr_of_gt >= 0]] = np.flatnonzero(pr_of_gt >= 0)
-    hits = np.zeros(has_pr.shape, dtype=bool)
-    matched = gt_of_pr >= 0
-    hits[matched] = match[np.flatnonzero(matched), gt_of_pr[matched]]
-    return hits & has_pr
-
-
-def _gt_frames(gt: GroundTruth, index: list[int]
-               ) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per evaluated frame (a GT image with at least one person): its position in the GT file,
-    GT joints (G, J, 2), annotated (G, J) and head sizes (G,)."""
+def _gt_persons(gt: GroundTruth, index: list[int]
+                ) -> tuple[np.ndarray, _Persons, np.ndarray]:
+    """Evaluated frames (GT image positions with at least one annotation), the GT persons with
+    an annotated joint (frame = position in that list), and their head sizes."""
     k = gt.num_keypoints()
-    out = []
-    for pos, anns in enumerate(gt.annotations_by_image):
-        if not anns:
+    order, pos = gt.annotation_positions  # sorted by image position
+    new_frame = np.r_[True, pos[1:] != pos[:-1]] if len(pos) else np.zeros(0, dtype=bool)
+    frames, frame = pos[new_frame], np.cumsum(new_frame) - 1
+    anns = [gt.annotations[i] for i in order.tolist()]
+    zeros = [0.0] * (3 * k)
+    rows = [ann.get("keypoints") or zeros for ann in anns]
+    try:
+        kp = pack_rows(rows, 3 * k).reshape(-1, k, 3)
+    except ValueError:
+        bad = anns[bad_row(rows, 3 * k)]
+        raise gt.error(keypoint_problem(bad, k)) from None
+    kp = kp[:, index]
+    present = kp[:, :, 2] > 0
+    has = np.flatnonzero(present.any(axis=1))  # a person without joints adds nothing
+    boxes = [anns[i].get("bbox_head") for i in has.tolist()]
+    try:
+        box = pack_rows(boxes, 4)
+    except ValueError:
+        bad = anns[int(has[max(bad_row(boxes, 4), 0)])]
+        raise gt.error(f"annotation id {bad.get('id')!r} has joints but no 'bbox_head' "
+                       "[x, y, w, h] (the PCKh normaliser)") from None
+    kp = kp[has]
+    persons = _Persons(np.ascontiguousarray(kp[:, :, 0].T), np.ascontiguousarray(kp[:, :, 1].T),
+                       np.ascontiguousarray(present[has].T), frame[has])
+    return frames, persons, head_sizes(box)
+
+
+@dataclass(frozen=True)
+class _Rings:
+    """Ignore-region rings of the evaluated frames: vertices concatenated."""
+
+    x: np.ndarray
+    y: np.ndarray
+    length: np.ndarray  # (R,) vertices per ring
+    frame: np.ndarray  # (R,)
+
+
+def _regions(gt: GroundTruth, frames: np.ndarray) -> _Rings:
+    """Ignore-region rings of the evaluated frames and the frame of each."""
+    xs, ys, ring_frame = [], [], []
+    images = gt.images
+    for f, pos in enumerate(frames.tolist()):
+        img = images[pos]
+        rx, ry = img.get("ignore_regions_x") or [], img.get("ignore_regions_y") or []
+        if not rx and not ry:
             continue
-        xy, present, heads = [], [], []
-        for ann in anns:
-            kp = np.asarray(ann.get("keypoints") or [0.0] * 3 * k, dtype=np.float64)
-            if kp.size != 3 * k:
-                raise gt.error(f"annotation id {ann.get('id')!r} has {kp.size} keypoint values")
-            kp = kp.reshape(k, 3)[index]
-            if not (kp[:, 2] > 0).any():
-                continue  # a person without joints never matches and adds no GT joint
-            if len(ann.get("bbox_head") or ()) != 4:
-                raise gt.error(f"annotation id {ann.get('id')!r} has joints but no 'bbox_head' "
-                               "[x, y, w, h] (the PCKh normaliser)")
-            xy.append(kp[:, :2])
-            present.append(kp[:, 2] > 0)
-            heads.append(head_size(ann["bbox_head"]))
-        out.append((pos, np.array(xy).reshape(-1, len(index), 2),
-                    np.array(present, dtype=bool).reshape(-1, len(index)), np.array(heads)))
-    return out
+        if len(rx) != len(ry) or any(len(x) != len(y) for x, y in zip(rx, ry)):
+            raise gt.error(f"image id {img.get('id')!r}: ignore_regions_x and ignore_regions_y "
+                           "do not have the same shape")
+        xs.extend(rx)
+        ys.extend(ry)
+        ring_frame.extend([f] * len(rx))
+    length = np.array([len(x) for x in xs], dtype=np.int64)
+    try:
+        vx = np.array(list(itertools.chain.from_iterable(xs)), dtype=np.float64)
+        vy = np.array(list(itertools.chain.from_iterable(ys)), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise gt.error("an ignore region has a non-numeric coordinate") from None
+    return _Rings(vx, vy, length, np.array(ring_frame, dtype=np.int64))
+
+
+def _remove_ignored(people: list[_Persons], rings: _Rings, n_frames: int) -> None:
+    """Unset ``present`` for joints strictly inside an ignore region of their frame (every
+    joint of every side in one vectorised pass; only joints within the bounding box of their
+    frame's regions are tested against the polygons)."""
+    if not len(rings.length):
+        return
+    box = group_boxes(rings.x, rings.y, rings.length, rings.frame, n_frames)
+    tested = []
+    for p in people:
+        b = box[:, p.frame]
+        tested.append(np.nonzero(p.present & (p.x >= b[0]) & (p.y >= b[1])
+                                 & (p.x <= b[2]) & (p.y <= b[3])))
+    px = np.concatenate([p.x[j, n] for p, (j, n) in zip(people, tested)])
+    py = np.concatenate([p.y[j, n] for p, (j, n) in zip(people, tested)])
+    group = np.concatenate([p.frame[n] for p, (_, n) in zip(people, tested)])
+    inside = inside_rings(px, py, group, rings.x, rings.y, rings.length, rings.frame)
+    start = 0
+    for p, (j, n) in zip(people, tested):
+        p.present[j, n] = ~inside[start:start + len(j)]
+        start += len(j)
+
+
+def _near_threshold(dist: np.ndarray, both: np.ndarray, dx: np.ndarray, dy: np.ndarray,
+                    head: np.ndarray) -> None:
+    """Recompute errors within 1e-9 of the threshold the way poseval does
+    (``np.linalg.norm(diff) / head``) so that an error on the threshold falls on the same
+    side as in poseval."""
+    j, c = np.nonzero(both & (np.abs(dist - DIST_THRESHOLD) < 1e-9))
+    if len(j):
+        dist[j, c] = _norms(np.column_stack([dx[j, c], dy[j, c]])) / head[c]
+
+
+def match_frames(gt: _Persons, heads: np.ndarray, pr: _Persons) -> tuple[np.ndarray, np.ndarray]:
+    """poseval's per-frame assignment for all frames at once.
+
+    Returns, per prediction, the matched GT (-1: none) and the (15, P) hits of its joints. All
+    (prediction, GT) pairs of every frame are laid out prediction-major (GT file order within),
+    pairs whose joint extents are further apart than the threshold (so no joint can match) are
+    left out, and the two argmax rules of poseval become sorts on the remaining pairs.
+    """
+    n_pr = len(pr.frame)
+    hits = np.zeros(pr.present.shape, dtype=bool)
+    matched = np.full(n_pr, -1, dtype=np.int64)
+    n_frames = int(max(gt.frame.max(initial=-1), pr.frame.max(initial=-1))) + 1
+    gt_start = np.searchsorted(gt.frame, np.arange(n_frames + 1))  # gt sorted by frame
+    count = (gt_start[1:] - gt_start[:-1])[pr.frame]
+    seg = np.cumsum(count) - count
+    pair_pr = np.repeat(np.arange(n_pr), count)
+    pair_gt = np.arange(len(pair_pr)) - np.repeat(seg - gt_start[pr.frame], count)
+
+    # joint extents: no joint of a pair can match when the boxes are > threshold apart
+    gx1, gy1, gx2, gy2 = (v[pair_gt] for v in gt.extent())
+    px1, py1, px2, py2 = (v[pair_pr] for v in pr.extent())
+    gap = np.maximum(np.maximum(gx1 - px2, px1 - gx2), np.maximum(gy1 - py2, py1 - gy2))
+    close = gap <= DIST_THRESHOLD * heads[pair_gt] * (1 + 1e-6)
+    pair_pr, pair_gt = pair_pr[close], pair_gt[close]
+    if not len(pair_pr):
+        return matched, hits
+
+    # (15, C) joint matches of the remaining pairs
+    dx = gt.x[:, pair_gt] - pr.x[:, pair_pr]
+    dy = gt.y[:, pair_gt] - pr.y[:, pair_pr]
+    head = heads[pair_gt]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dist = np.sqrt(dx * dx + dy * dy) / head
+        both = gt.present[:, pair_gt] & pr.present[:, pair_pr]
+        _near_threshold(dist, both, dx, dy, head)
+        joint_match = both & (dist <= DIST_THRESHOLD)
+    n_match = np.count_nonzero(joint_match, axis=0)
+    positive = np.flatnonzero(n_match)  # a zero fraction never wins a GT
+    pair_pr, pair_gt, joint_match = pair_pr[positive], pair_gt[positive], joint_match[:, positive]
+    pck = 1.0 * n_match[positive] / np.count_nonzero(gt.present, axis=0)[pair_gt]
+    if not len(pck):
+        return matched, hits
+
+    # each prediction keeps its best GT (highest fraction, first GT among equals): the pairs
+    # are prediction-major with GTs in file order, so this is a first-argmax per segment
+    chose = _first_argmax(pck, pair_pr)
+    # each GT takes the best of the predictions that chose it (first prediction among equals)
+    by_gt = chose[stable_argsort(pair_gt[chose])]
+    won = by_gt[_first_argmax(pck[by_gt], pair_gt[by_gt])]
+    matched[pair_pr[won]] = pair_gt[won]
+    hits[:, pair_pr[won]] = joint_match[:, won]
+    return matched, hits
+
+
+def _first_argmax(values: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """For runs of equal ``key`` (grouped), the position of each run's first maximum."""
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    best = np.maximum.reduceat(values, start)
+    size = np.diff(np.r_[start, len(values)])
+    at_best = values == np.repeat(best, size)
+    idx = np.where(at_best, np.arange(len(values)), len(values))
+    return np.minimum.reduceat(idx, start)
 
 
 def build_samples(gt: GroundTruth, preds: Predictions) -> tuple[Samples, dict[str, Any]]:
@@ -155,32 +276,35 @@ def build_samples(gt: GroundTruth, preds: Predictions) -> tuple[Samples, dict[st
     if missing:
         raise gt.error(f"posetrack-map needs keypoints named {missing}")
     index = [names.index(n) for n in JOINTS]
-    frames = _gt_frames(gt, index)
-    kp = preds.keypoints[:, index]
-    by_image = preds.by_image(len(gt.image_ids), gt.image_index)
-    joint, score, hit, unit, n_gt = [], [], [], [], np.zeros((len(frames), len(JOINTS)))
-    for f, (pos, gt_xy, has_gt, heads) in enumerate(frames):
-        pr = kp[by_image[pos]]
-        has_gt, has_pr = _keep_outside(_regions(gt.images[pos]), (gt_xy, has_gt),
-                                       (pr[:, :, :2], ~(pr == 0).all(axis=2)))
-        keep_gt, keep_pr = has_gt.any(axis=1), has_pr.any(axis=1)
-        gt_xy, has_gt, heads = gt_xy[keep_gt], has_gt[keep_gt], heads[keep_gt]
-        pr, has_pr = pr[keep_pr], has_pr[keep_pr]
-        hits = frame_samples(gt_xy, has_gt, heads, pr[:, :, :2], has_pr)
-        p_idx, j_idx = np.nonzero(has_pr)  # prediction-major: poseval's append order
-        joint.append(j_idx)
-        score.append(pr[p_idx, j_idx, 2])
-        hit.append(hits[p_idx, j_idx])
-        unit.append(np.full(len(j_idx), f))
-        n_gt[f] = has_gt.sum(axis=0)
-    samples = Samples(_cat(joint, np.int64), _cat(score, np.float64), _cat(hit, bool),
-                      _cat(unit, np.int64), n_gt)
-    dropped = len(preds) - sum(len(by_image[pos]) for pos, *_ in frames)
-    return samples, {"frames": len(frames), "predictions_dropped": dropped}
+    frames, gt_people, heads = _gt_persons(gt, index)
 
+    # predictions of evaluated frames, sorted by frame (file order within a frame)
+    frame_of = np.full(len(gt.image_ids), -1, dtype=np.int64)
+    frame_of[frames] = np.arange(len(frames))
+    pred_frame = frame_of[preds.image_positions(gt)]
+    order = stable_argsort(pred_frame + 1)  # -1: not an evaluated frame
+    order = order[pred_frame[order] >= 0]
+    rows = preds.keypoints.reshape(len(preds), 3 * preds.num_keypoints)[order]
+    column = 3 * np.array(index)
+    x, y, score = (np.ascontiguousarray(rows[:, column + c].T) for c in range(3))
+    pr_people = _Persons(x, y, ~((x == 0) & (y == 0) & (score == 0)), pred_frame[order])
 
-def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+    _remove_ignored([gt_people, pr_people], _regions(gt, frames), len(frames))
+    keep = np.flatnonzero(gt_people.present.any(axis=0))  # left without joints: dropped
+    gt_people, heads = gt_people.take(keep), heads[keep]
+    keep = np.flatnonzero(pr_people.present.any(axis=0))
+    pr_people, score = pr_people.take(keep), score[:, keep]
+
+    _, hits = match_frames(gt_people, heads, pr_people)
+    # one sample per predicted joint; within a joint, in poseval's append order (frames in GT
+    # file order, predictions in file order)
+    joint, pred = np.nonzero(pr_people.present)
+    gj, gn = np.nonzero(gt_people.present)
+    n_gt = np.bincount(gt_people.frame[gn] * len(JOINTS) + gj,
+                       minlength=len(frames) * len(JOINTS)).reshape(len(frames), len(JOINTS))
+    samples = Samples(joint.astype(np.int64), score[joint, pred], hits[joint, pred],
+                      pr_people.frame[pred], n_gt.astype(np.float64))
+    return samples, {"frames": len(frames), "predictions_dropped": len(preds) - len(order)}
 
 
 def voc_ap(recall: np.ndarray, precision: np.ndarray) -> float:
@@ -200,8 +324,14 @@ class PosetrackPrepared:
         self.details = details
         self._n_gt = samples.n_gt
         self._per_joint = []
+        # group by joint (a stable radix sort of small ints), then by descending score: ties
+        # keep the evaluation order
+        by_joint = np.arange(len(samples.joint))
+        if np.any(samples.joint[1:] < samples.joint[:-1]):
+            by_joint = np.argsort(samples.joint.astype(np.int8), kind="stable")
+        bounds = np.searchsorted(samples.joint[by_joint], np.arange(len(JOINTS) + 1))
         for j in range(len(JOINTS)):
-            idx = np.flatnonzero(samples.joint == j)
+            idx = by_joint[bounds[j]:bounds[j + 1]]
             idx = idx[np.argsort(-samples.score[idx], kind="stable")]
             self._per_joint.append((samples.hit[idx], samples.unit[idx]))
 
@@ -235,7 +365,7 @@ class PosetrackPrepared:
 
 def prepare_posetrack(gt: GroundTruth, preds: PredictionSource,
                       sigmas: Sequence[float] | None = None) -> PosetrackPrepared:
-    predictions = load_predictions(preds, gt, gt.num_keypoints())
+    predictions = load_predictions(preds, gt, gt.num_keypoints(), arrays=True)
     samples, details = build_samples(gt, predictions)
     details.update({"engine": "mpbench", "predictions": len(predictions)})
     return PosetrackPrepared(samples, details)
