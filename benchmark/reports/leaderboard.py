@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.tracking.runs import TAG_CELL, TAG_STATE, with_retry
-from benchmark.tracking.store import DEFAULT_EXPERIMENT, tracking_uri
+from benchmark.tracking.store import DEFAULT_EXPERIMENT, sqlite_path, tracking_uri
 from benchmark.workflow.matrix import Cell
 
 CSV_METRICS = ("AP", "AP50", "AP75", "AR")
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,36 +44,132 @@ class CellResult:
         return None if lo is None or hi is None else (hi - lo) / 2
 
 
+@dataclass
+class _Run:
+    """What the leaderboard needs of one evaluated run."""
+
+    run_id: str
+    start_time: int
+    end_time: int | None
+    tags: dict[str, str]
+    metrics: dict[str, float]
+
+
 def fetch_results(cells: list[Cell],
                   experiment: str = DEFAULT_EXPERIMENT) -> dict[Cell, CellResult]:
-    """Newest evaluated run per requested cell (one query for the whole experiment)."""
-    from mlflow.tracking import MlflowClient
+    """Newest evaluated run per requested cell, read in one pass over the experiment.
 
-    client = MlflowClient(tracking_uri())
-    exp = with_retry(client.get_experiment_by_name, experiment)
-    if exp is None:
-        return {}
+    "Newest" is the run whose evaluation finished last (``end_time``, set by
+    :func:`benchmark.tracking.runs.finish_run`), then the newest start: a run reopened for a
+    reverted config and evaluated again beats the run it replaced although it started earlier.
+    Database-backed stores (the default SQLite, or PostgreSQL/MySQL given as
+    ``MLFLOW_TRACKING_URI``) are read with three SQL queries (:func:`_evaluated_runs_sql`);
+    MLflow's ``search_runs`` builds an ORM object per tag, param and metric row, ~3 s per 1000
+    runs. Anything else (an ``mlflow server``) goes through ``search_runs``.
+    """
+    uri = tracking_uri()
+    runs = _evaluated_runs_sql(uri, experiment)
+    if runs is None:
+        runs = _evaluated_runs_client(uri, experiment)
     wanted = {c.key: c for c in cells}
     out: dict[Cell, CellResult] = {}
+    order: dict[Cell, tuple[int, int, str]] = {}
+    for run in runs:
+        cell = wanted.get(run.tags.get(TAG_CELL, ""))
+        if cell is None:
+            continue
+        res = CellResult(cell, run.run_id, run.tags.get("mpbench.headline", "AP"),
+                         run.metrics, run.tags.get("mpbench.scale", "fraction"),
+                         run.start_time or 0)
+        key = (run.end_time or res.start_time, res.start_time, res.run_id)
+        if cell not in order or key > order[cell]:
+            out[cell], order[cell] = res, key
+    return out
+
+
+def _evaluated_runs_client(uri: str, experiment: str) -> list[_Run]:
+    """Active runs tagged evaluated, through ``MlflowClient.search_runs`` (any store)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    exp = with_retry(client.get_experiment_by_name, experiment)
+    if exp is None:
+        return []
+    out: list[_Run] = []
     token = None
     while True:
         page = with_retry(client.search_runs, [exp.experiment_id],
                           filter_string=f"tags.`{TAG_STATE}` = 'evaluated'",
                           max_results=5000, page_token=token)
-        for run in page:
-            cell = wanted.get(run.data.tags.get(TAG_CELL, ""))
-            if cell is None:
-                continue
-            tags = run.data.tags
-            res = CellResult(cell, run.info.run_id, tags.get("mpbench.headline", "AP"),
-                             dict(run.data.metrics), tags.get("mpbench.scale", "fraction"),
-                             run.info.start_time or 0)
-            prev = out.get(cell)
-            if prev is None or (res.start_time, res.run_id) > (prev.start_time, prev.run_id):
-                out[cell] = res
+        out += [_Run(r.info.run_id, r.info.start_time or 0, r.info.end_time,
+                     dict(r.data.tags), dict(r.data.metrics)) for r in page]
         token = page.token
         if not token:
             return out
+
+
+_SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+_LEADERBOARD_TAGS = (TAG_CELL, "mpbench.headline", "mpbench.scale")
+
+
+def _evaluated_runs_sql(uri: str, experiment: str) -> list[_Run] | None:
+    """The same as :func:`_evaluated_runs_client`, read with SQLAlchemy Core from MLflow's
+    tables (``experiments``, ``runs``, ``tags``, ``latest_metrics``), without MLflow.
+
+    None when the store is not a database URI, the SQLite file does not exist, or the query
+    fails (e.g. a future schema): the caller then uses ``search_runs``.
+    """
+    scheme = uri.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in _SQL_SCHEMES:
+        return None
+    db = sqlite_path(uri)
+    if scheme == "sqlite" and (db is None or not db.is_file()):
+        return None
+    try:
+        import sqlalchemy as sa
+        from sqlalchemy.pool import NullPool
+
+        engine = sa.create_engine(uri, poolclass=NullPool)
+    except Exception as exc:  # noqa: BLE001 - no SQLAlchemy or no driver for this database
+        _log.debug("leaderboard: no SQL access to %s (%s)", uri, exc)
+        return None
+    # runs of the experiment that are active and tagged evaluated
+    evaluated = ("SELECT r.run_uuid FROM runs r JOIN tags s ON s.run_uuid = r.run_uuid "
+                 "WHERE r.experiment_id = :exp AND r.lifecycle_stage = 'active' "
+                 "AND s.key = :state_key AND s.value = 'evaluated'")
+    q_exp = sa.text("SELECT experiment_id FROM experiments WHERE name = :name")
+    q_runs = sa.text(f"SELECT run_uuid, start_time, end_time FROM runs "
+                     f"WHERE run_uuid IN ({evaluated})")
+    q_tags = sa.text(f"SELECT run_uuid, key, value FROM tags WHERE key IN :keys "
+                     f"AND run_uuid IN ({evaluated})").bindparams(
+                         sa.bindparam("keys", expanding=True))
+    q_metrics = sa.text(f"SELECT run_uuid, key, value, is_nan FROM latest_metrics "
+                        f"WHERE run_uuid IN ({evaluated})")
+
+    def read() -> list[_Run] | None:
+        with engine.connect() as conn:
+            exp_ids = conn.execute(q_exp, {"name": experiment}).scalars().all()
+            if len(exp_ids) > 1:  # the same name in several workspaces: let MLflow resolve
+                return None
+            if not exp_ids:
+                return []
+            args = {"exp": exp_ids[0], "state_key": TAG_STATE}
+            runs = {rid: _Run(rid, start or 0, end, {}, {})
+                    for rid, start, end in conn.execute(q_runs, args)}
+            for rid, key, value in conn.execute(q_tags, args | {"keys": _LEADERBOARD_TAGS}):
+                runs[rid].tags[key] = value
+            for rid, key, value, is_nan in conn.execute(q_metrics, args):
+                runs[rid].metrics[key] = math.nan if is_nan else float(value)
+            return list(runs.values())
+
+    try:
+        return with_retry(read)
+    except sa.exc.SQLAlchemyError as exc:
+        _log.warning("leaderboard: reading %s with SQL failed (%s); using search_runs",
+                     uri, exc)
+        return None
+    finally:
+        engine.dispose()
 
 
 @dataclass

@@ -8,14 +8,16 @@ config changes (new digest), a new run is created and the older runs of that cel
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from benchmark.tracking.store import DEFAULT_EXPERIMENT, init_store, tracking_uri
+from benchmark.tracking.store import DEFAULT_EXPERIMENT, init_store, store_lock, tracking_uri
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 TAG_CELL = "mpbench.cell"
 TAG_DIGEST = "mpbench.config_digest"
@@ -29,21 +31,45 @@ def _client():
     return MlflowClient(tracking_uri())
 
 
-def with_retry(fn: Callable[..., T], *args: Any, attempts: int = 12, **kwargs: Any) -> T:
+#: SQLite's "busy"/"locked" errors as MLflow passes them on (SqlAlchemyStore wraps the
+#: sqlite3.OperationalError; an ``mlflow server`` returns its text).
+_TRANSIENT = ("database is locked", "database table is locked", "database is busy",
+              "sqlite_busy", "sqlite_locked")
+
+
+def _is_transient(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        msg = str(e).lower()
+        if any(t in msg for t in _TRANSIENT):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def with_retry(fn: Callable[..., T], *args: Any, attempts: int = 12, base_delay: float = 0.2,
+               **kwargs: Any) -> T:
     """Call an MLflow client function, retrying while SQLite reports a busy/locked database.
 
-    Several local jobs share one SQLite file; a writer can find it locked for a moment.
+    Several local jobs share one SQLite file; a writer can find it locked (SQLite's 20 s busy
+    timeout, set by MLflow, covers most waits; a lock upgrade that would deadlock fails at
+    once). Retrying is safe: a failed SQLite transaction is rolled back, and metrics are
+    logged with a fixed timestamp, so a retried batch is deduplicated by MLflow.
     Any other error is raised at once.
     """
-    delay = 0.2
+    delay = base_delay
     for i in range(attempts):
         try:
             return fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - classify by message, re-raise the rest
-            msg = str(exc).lower()
-            if i == attempts - 1 or not ("locked" in msg or "busy" in msg):
+        except Exception as exc:  # noqa: BLE001 - classify, re-raise the rest
+            if i == attempts - 1 or not _is_transient(exc):
                 raise
-            time.sleep(delay * (1 + random.random()))
+            wait = delay * (1 + random.random())
+            _log.info("tracking store busy (%s); retry %d/%d in %.1f s",
+                      getattr(fn, "__name__", fn), i + 1, attempts - 1, wait)
+            time.sleep(wait)
             delay = min(delay * 2, 5.0)
     raise AssertionError("unreachable")
 
@@ -62,20 +88,34 @@ def cell_runs(cell_key: str, experiment: str = DEFAULT_EXPERIMENT) -> list:
 
 def open_cell_run(cell_key: str, digest: str, *, experiment: str = DEFAULT_EXPERIMENT,
                   tags: dict[str, str] | None = None) -> str:
-    """Return the run id for (cell, config digest), creating the run only if none exists."""
+    """Return the run id for (cell, config digest), creating the run only if none exists.
+
+    The run of the current digest is the cell's live run: every other run of the cell is
+    tagged ``mpbench.superseded_by`` it, also when an older run is reopened because a config
+    change was reverted (its own superseded tag is then removed). On the local SQLite store
+    the find-or-create is serialised by the store's file lock, so two jobs launched for one
+    cell at the same moment share one run.
+    """
     client = _client()
     exp_id = init_store(experiment)
-    runs = cell_runs(cell_key, experiment)
-    for run in runs:
-        if run.data.tags.get(TAG_DIGEST) == digest:
-            with_retry(client.update_run, run.info.run_id, status="RUNNING")
-            return run.info.run_id
-    run = with_retry(
-        client.create_run, exp_id, run_name=cell_key,
-        tags={TAG_CELL: cell_key, TAG_DIGEST: digest, TAG_STATE: "created", **(tags or {})})
+    with store_lock(tracking_uri()):
+        runs = cell_runs(cell_key, experiment)
+        for run in runs:
+            if run.data.tags.get(TAG_DIGEST) == digest:
+                run_id = run.info.run_id
+                with_retry(client.update_run, run_id, status="RUNNING")
+                if TAG_SUPERSEDED in run.data.tags:  # a reverted config: current again
+                    with_retry(client.delete_tag, run_id, TAG_SUPERSEDED)
+                break
+        else:
+            run_id = with_retry(
+                client.create_run, exp_id, run_name=cell_key,
+                tags={TAG_CELL: cell_key, TAG_DIGEST: digest, TAG_STATE: "created",
+                      **(tags or {})}).info.run_id
     for old in runs:
-        with_retry(client.set_tag, old.info.run_id, TAG_SUPERSEDED, run.info.run_id)
-    return run.info.run_id
+        if old.info.run_id != run_id and old.data.tags.get(TAG_SUPERSEDED) != run_id:
+            with_retry(client.set_tag, old.info.run_id, TAG_SUPERSEDED, run_id)
+    return run_id
 
 
 def log_params(run_id: str, params: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_EXPERIMENT = "mpbench"
@@ -40,10 +40,25 @@ def is_local_sqlite(uri: str) -> bool:
     return uri.startswith("sqlite:///")
 
 
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a local ``sqlite:///`` URI (relative to the working directory
+    unless absolute), else None."""
+    if not is_local_sqlite(uri):
+        return None
+    path = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
 @contextmanager
-def store_lock(root: Path | None = None) -> Iterator[None]:
-    """A process-wide exclusive lock next to the default store (local machine only)."""
-    path = (root or Path.cwd()) / STORE_DIR / ".lock"
+def store_lock(uri: str | None = None) -> Iterator[None]:
+    """An exclusive lock (``flock``) on ``<db>.lock`` beside a local SQLite store, shared by
+    every process on this machine that uses the store; a no-op for other stores (a server
+    serialises its own writes). Not re-entrant: do not nest."""
+    db = sqlite_path(uri or tracking_uri())
+    if db is None:
+        yield
+        return
+    path = db.with_name(db.name + ".lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -57,22 +72,21 @@ def init_store(experiment: str = DEFAULT_EXPERIMENT) -> str:
     """Create (or upgrade) the tracking store and the experiment; return the experiment id.
 
     Safe to call from several processes: creation is serialised by a file lock and the second
-    caller finds the experiment already there.
+    caller finds the experiment already there. A local SQLite store keeps its artifacts in
+    ``artifacts/`` beside the database file.
     """
     import mlflow
     from mlflow.tracking import MlflowClient
 
     uri = tracking_uri()
-    local = is_local_sqlite(uri)
-    if local:
-        STORE_DIR.mkdir(parents=True, exist_ok=True)
-    lock = store_lock() if local else nullcontext()
-    with lock:
+    db = sqlite_path(uri)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    with store_lock(uri):
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(uri)  # opening a SqlAlchemyStore creates/migrates the schema
         exp = client.get_experiment_by_name(experiment)
         if exp is not None:
             return exp.experiment_id
-        artifact_location = default_artifact_root() if local else None
+        artifact_location = (db.parent / "artifacts").resolve().as_uri() if db else None
         return client.create_experiment(experiment, artifact_location=artifact_location)
-
