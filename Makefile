@@ -12,8 +12,9 @@ REQ := requirements/constraints.txt requirements/lock.txt requirements/torch.txt
        requirements/tools.txt requirements/slurm-plugin.txt pyproject.toml \
        workflow/envs/install-stack.sh
 STAMP := $(VENV)/.mpbench-install-$(shell cat $(REQ) 2>/dev/null | sha256sum | cut -c1-12)
-# Debian packages the tests need (none yet for the demo path; SLURM tests add slurm-wlm, munge).
-APT_PACKAGES ?= git
+# Debian packages the tests need: git (the pipeline tests copy the repo into a git repo),
+# slurm-wlm and munge (tests/slurm starts a single-node SLURM cluster; installed when root).
+APT_PACKAGES ?= git slurm-wlm munge
 
 .PHONY: install demo test lint bench clean-demo help
 help:
@@ -49,6 +50,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_eval.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean-demo:
 	rm -rf work_dirs results/cells results/data results/mlflow results/leaderboard.* logs .snakemake

@@ -31,3 +31,10 @@ def cell_files(pattern):
 
 def res(rule_name, key):
     return config["resources"][rule_name][key]
+
+
+def res_per_attempt(rule_name, key):
+    """The configured value times the attempt number: a job retried by Snakemake (`retries`
+    in the SLURM profile) after running out of memory or time asks for more."""
+    base = res(rule_name, key)
+    return lambda wildcards, attempt: base * attempt

@@ -17,8 +17,8 @@ rule evaluate:
         seed=config["evaluate"]["seed"],
     threads: res("evaluate", "threads")
     resources:
-        mem_mb=res("evaluate", "mem_mb"),
-        runtime=res("evaluate", "runtime"),
+        mem_mb=res_per_attempt("evaluate", "mem_mb"),
+        runtime=res_per_attempt("evaluate", "runtime"),
     shell:
         "MPBENCH_THREADS={threads} mpbench evaluate --dataset {wildcards.dataset}"
         " --modality {wildcards.modality} --model {wildcards.model}"

@@ -20,8 +20,8 @@ rule train:
         ckpt_iters=config["train"].get("checkpoint_iters", 0),
     threads: res("train", "threads")
     resources:
-        mem_mb=res("train", "mem_mb"),
-        runtime=res("train", "runtime"),
+        mem_mb=res_per_attempt("train", "mem_mb"),
+        runtime=res_per_attempt("train", "runtime"),
     shell:
         "MPBENCH_THREADS={threads} mpbench train --dataset {wildcards.dataset}"
         " --modality {wildcards.modality} --model {wildcards.model}"

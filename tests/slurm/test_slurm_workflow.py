@@ -1,0 +1,290 @@
+"""The workflow on a real SLURM cluster: `snakemake --profile workflow/profiles/slurm`.
+
+A single-node cluster (``tests/slurm/cluster.py``: slurmctld + slurmd + munged on loopback,
+two fake GPUs) runs the micro matrix of the integration test (demo data, 2 cells, 1 epoch) in
+a temporary git copy of the repository. The site values reach the profile the documented way,
+through ``MPBENCH_SLURM_*`` variables; only the status-poll delay is shortened on the command
+line. Checked: every cell ran as one sbatch job (train + evaluate grouped) that slurmctld
+accepted and completed, the leaderboard has one row per cell, MLflow one run per cell.
+
+Then preemption: a fresh cell with more epochs is started in the background; once its job
+runs and has written an epoch checkpoint, it is cancelled (SLURM sends SIGTERM: the training
+writes an iteration checkpoint and exits). Snakemake retries it (attempt 2: twice the memory
+and time); that job is cancelled too, so Snakemake gives up. A second `snakemake` then
+resumes the training from the newest checkpoint, in the same MLflow run.
+
+Needs root and the Debian packages slurm-wlm and munge (`make install` installs them as root);
+skips with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+from tests.integration.test_pipeline import _env as _pipeline_env
+from tests.integration.test_pipeline import _stack_available
+from tests.slurm.cluster import ClusterUnavailable, SlurmCluster, unavailable_reason
+
+pytestmark = pytest.mark.slurm
+
+RESOURCES = {"threads": 1, "mem_mb": 1500, "runtime": 10}
+MICRO = {
+    "experiment": "micro-slurm",
+    "matrix": [{"dataset": "demo", "modalities": ["rgb", "thermal"], "models": ["tiny_hrnet"]}],
+    "train": {"epochs": 1, "seed": 0, "batch_size": 8},
+    "evaluate": {"bootstrap": 20, "seed": 0},
+    "resources": {"train": RESOURCES, "evaluate": RESOURCES},
+}
+CELLS = ["demo/rgb/tiny_hrnet", "demo/thermal/tiny_hrnet"]
+# ~4 iterations per epoch on the micro data: 40 epochs leave time to catch the job running.
+PREEMPT = {**MICRO, "experiment": "micro-slurm-preempt",
+           "matrix": [{"dataset": "demo", "modalities": ["lowlight"], "models": ["tiny_hrnet"]}],
+           "train": {"epochs": 40, "seed": 0, "batch_size": 8}}
+PREEMPT_CELL = "demo/lowlight/tiny_hrnet"
+
+SNAKE = ["snakemake", "--profile", "workflow/profiles/slurm",
+         # the test cluster answers at once; the profile keeps the plugin's 40 s
+         "--slurm-init-seconds-before-status-checks", "5",
+         # keep every job's SLURM log: the test reads which rules and cells each job ran
+         "--slurm-keep-successful-logs"]
+SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: ([^)]+)\)")
+TIMEOUT = 900
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if not _stack_available():
+        pytest.skip("needs the full stack (mmcv with ops, mmpose, snakemake): run `make test`")
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    slurm = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        slurm.start()
+    except ClusterUnavailable as exc:
+        pytest.skip(str(exc))
+    yield slurm
+    slurm.stop()
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """A clean copy of the working tree (tracked + untracked, not ignored), committed, with
+    the micro data parameters and the two matrix files of this test."""
+    dst = tmp_path_factory.mktemp("slurm-pipeline") / "repo"
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                           cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    for rel in files:
+        src = REPO / rel
+        if src.is_file() or src.is_symlink():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel, follow_symlinks=False)
+    params = yaml.safe_load((dst / "params.yaml").read_text())
+    params["download"]["demo"] |= {"n_train": 16, "n_val": 4, "n_test": 8, "workers": 1}
+    params["preprocess"]["workers"] = 1
+    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (dst / "configs" / "micro_slurm.yaml").write_text(yaml.safe_dump(MICRO, sort_keys=False))
+    (dst / "configs" / "preempt.yaml").write_text(yaml.safe_dump(PREEMPT, sort_keys=False))
+    (dst.parent / "home").mkdir()
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "copy"]):
+        subprocess.run(cmd, cwd=dst, check=True, capture_output=True)
+    return dst
+
+
+def _env(repo: Path, cluster: SlurmCluster) -> dict[str, str]:
+    """The integration test's environment plus the site values, the way a user sets them."""
+    env = {k: v for k, v in _pipeline_env(repo).items()
+           if not k.startswith(("SLURM_", "SBATCH_", "SRUN_", "MPBENCH_SLURM_"))}
+    env["MPBENCH_SLURM_PARTITION"] = cluster.partition
+    env["MPBENCH_SLURM_ACCOUNT"] = cluster.account
+    env["MPBENCH_SLURM_QOS"] = ""  # empty like unset: no --qos in the sbatch call
+    return env
+
+
+def _diagnostics(repo: Path, cluster: SlurmCluster) -> str:
+    logs = [*sorted((repo / "logs").rglob("*.log")),
+            *sorted((repo / ".snakemake" / "slurm_logs").rglob("*.log"))]
+    return ("\n".join(f"--- {p}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
+            + f"\nsqueue:\n{cluster.jobs()}\n{cluster.logs()}")
+
+
+def _run(cmd: list[str], repo: Path, cluster: SlurmCluster, timeout: int = TIMEOUT,
+         check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["timeout", "-k", "20", str(timeout), *cmd], cwd=repo,
+                          env=_env(repo, cluster), capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}\nstdout:\n{proc.stdout[-4000:]}"
+                    f"\nstderr:\n{proc.stderr[-8000:]}\n{_diagnostics(repo, cluster)}")
+    return proc
+
+
+def _submitted(output: str) -> dict[str, Path]:
+    """SLURM job id -> its SLURM log, as the executor plugin reports each sbatch."""
+    return {m.group(1): Path(m.group(2)) for m in SUBMITTED.finditer(output)}
+
+
+def _cells_in(slurm_log: Path) -> dict[str, set[str]]:
+    """Rules run inside one SLURM job, per cell, from the job's log (the inner Snakemake)."""
+    text = slurm_log.read_text(errors="replace")
+    found: dict[str, set[str]] = {}
+    for rule, wc in re.findall(r"rule (\w+):\n(?:\s+\w+: .*\n)*?\s+wildcards: (.*)\n", text):
+        w = dict(kv.split("=", 1) for kv in wc.split(", "))
+        found.setdefault(f"{w['dataset']}/{w['modality']}/{w['model']}", set()).add(rule)
+    return found
+
+
+def _mlflow_runs(repo: Path, experiment: str) -> tuple[list, object]:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{repo / 'results' / 'mlflow' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name(experiment)
+    assert exp is not None, f"experiment {experiment!r} missing from the default store"
+    return client.search_runs([exp.experiment_id]), client
+
+
+@pytest.fixture(scope="module")
+def first_run(repo: Path, cluster: SlurmCluster) -> subprocess.CompletedProcess:
+    return _run([*SNAKE, "--configfile", "configs/micro_slurm.yaml"], repo, cluster)
+
+
+def test_each_cell_ran_as_one_sbatch_job(repo: Path, cluster: SlurmCluster, first_run) -> None:
+    jobs = _submitted(first_run.stdout + first_run.stderr)
+    assert len(jobs) == len(CELLS), jobs  # data stages and bookkeeping stayed local
+    ctld_log = cluster.ctld_log.read_text()
+    completed = cluster.completed_jobs()
+    cells: dict[str, set[str]] = {}
+    for job_id, slurm_log in jobs.items():
+        assert f"_slurm_rpc_submit_batch_job: JobId={job_id} " in ctld_log
+        assert completed[job_id]["JobState"] == "COMPLETED", completed[job_id]
+        info = cluster.job(job_id)  # still known to slurmctld (MinJobAge)
+        assert info["JobState"] == "COMPLETED"
+        assert info["Partition"] == cluster.partition and info["Account"] == cluster.account
+        assert info["QOS"] == "(null)"  # MPBENCH_SLURM_QOS empty: none requested
+        # one job per cell: the group of its training and evaluation, on one (fake) GPU
+        assert info["Comment"] == "rule_cell_evaluate_train", info
+        assert info["TresPerJob"] == "gres:gpu:1" and info["Requeue"] == "1", info
+        assert info["MinMemoryNode"] == f"{RESOURCES['mem_mb']}M"
+        assert info["TimeLimit"] == "00:20:00"  # train + evaluate runtime, attempt 1
+        for cell, rules in _cells_in(slurm_log).items():
+            cells.setdefault(cell, set()).update(rules)
+    assert cells == {c: {"train", "evaluate"} for c in CELLS}
+
+
+def test_leaderboard_and_one_mlflow_run_per_cell(repo: Path, first_run) -> None:
+    rows = list(csv.DictReader((repo / "results" / "leaderboard.csv").open()))
+    assert [f"{r['dataset']}/{r['modality']}/{r['model']}" for r in rows] == CELLS
+    for r in rows:
+        assert 0.0 <= float(r["AP"]) <= 1.0 and r["run_id"]
+    md = (repo / "results" / "leaderboard.md").read_text()
+    assert "| model | demo / rgb | demo / thermal |" in md
+    runs, _ = _mlflow_runs(repo, MICRO["experiment"])
+    assert sorted(r.data.tags["mpbench.cell"] for r in runs) == CELLS
+    assert {r.info.run_id for r in runs} == {r["run_id"] for r in rows}
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        assert {"AP", "AP_ci95_low", "AP_ci95_high"} <= set(run.data.metrics)
+
+
+def test_nothing_left_to_do(repo: Path, cluster: SlurmCluster, first_run) -> None:
+    dry = _run([*SNAKE, "--configfile", "configs/micro_slurm.yaml", "-n"], repo, cluster,
+               timeout=300)
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def _wait_for_checkpointing_job(cluster: SlurmCluster, work: Path, proc: subprocess.Popen,
+                                exclude: set[str], timeout: float = 300) -> str:
+    """The id of a RUNNING job (not in ``exclude``) once it has written an epoch checkpoint."""
+    deadline = time.monotonic() + timeout
+    job_id, started = None, None
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "snakemake ended before the training job could be cancelled"
+        if job_id is None:
+            running = [j["id"] for j in cluster.jobs("RUNNING") if j["id"] not in exclude]
+            if running:
+                job_id, started = running[0], time.time() - 1
+        if job_id is not None and any(p.stat().st_mtime >= started
+                                      for p in work.glob("epoch_*.pth")):
+            return job_id
+        time.sleep(0.2)
+    raise AssertionError(f"no running job with a checkpoint in {work} within {timeout} s")
+
+
+def _wait_gone(cluster: SlurmCluster, job_id: str, timeout: float = 120) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = cluster.job(job_id)
+        if info.get("JobState") not in ("RUNNING", "COMPLETING", "PENDING", "CONFIGURING"):
+            return info
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} still active {timeout} s after scancel")
+
+
+def test_preempted_training_resumes_in_the_same_run(repo: Path, cluster: SlurmCluster,
+                                                    first_run) -> None:
+    from benchmark.models.train import newest_valid_checkpoint
+
+    work = repo / "work_dirs" / "demo" / "lowlight" / "tiny_hrnet"
+    out = repo.parent / "preempt-snakemake.log"
+    with out.open("w") as fh:
+        proc = subprocess.Popen(
+            ["timeout", "-k", "20", str(TIMEOUT), *SNAKE, "--configfile", "configs/preempt.yaml",
+             "--retries", "1"],
+            cwd=repo, env=_env(repo, cluster), stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        cancelled = []
+        for _attempt in (1, 2):  # the first job, then Snakemake's retry of it
+            job_id = _wait_for_checkpointing_job(cluster, work, proc, set(cancelled))
+            subprocess.run(["scancel", job_id], check=True, timeout=30)
+            cancelled.append(job_id)
+            info = _wait_gone(cluster, job_id)
+            assert info["JobState"] == "CANCELLED", info
+        rc = proc.wait(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=60)
+    log = out.read_text()
+    assert rc != 0, f"snakemake should give up after its retry was cancelled too:\n{log[-4000:]}"
+    assert list(_submitted(log)) == cancelled, log[-4000:]
+    # the retry asked for twice the memory and time (profile `retries`, res_per_attempt)
+    first, retry = (cluster.job(j) for j in cancelled)
+    assert (first["MinMemoryNode"], retry["MinMemoryNode"]) == ("1500M", "3000M")
+    assert (first["TimeLimit"], retry["TimeLimit"]) == ("00:20:00", "00:40:00")
+    # SIGTERM from scancel: the training wrote an iteration checkpoint before it exited
+    assert list(work.glob("iter_*.pth")), sorted(p.name for p in work.iterdir())
+    resume_from = newest_valid_checkpoint(work)
+    assert resume_from is not None
+    assert not (work / "train_summary.json").exists()
+
+    rerun = _run([*SNAKE, "--configfile", "configs/preempt.yaml"], repo, cluster)
+    (job_id,) = _submitted(rerun.stdout + rerun.stderr)
+    assert cluster.completed_jobs()[job_id]["JobState"] == "COMPLETED"
+    assert cluster.job(job_id)["MinMemoryNode"] == "1500M"  # a new workflow: attempt 1
+    summary = json.loads((work / "train_summary.json").read_text())
+    assert Path(summary["resumed_from"]).name == resume_from.name, summary
+    train_log = (repo / "logs" / "train" / "demo" / "lowlight" / "tiny_hrnet.log").read_text()
+    assert f"Load checkpoint from work_dirs/demo/lowlight/tiny_hrnet/{resume_from.name}" in (
+        train_log)
+    assert "resumed epoch:" in train_log
+    assert (work / "epoch_40.pth").is_file()
+
+    runs, client = _mlflow_runs(repo, PREEMPT["experiment"])
+    assert [r.data.tags["mpbench.cell"] for r in runs] == [PREEMPT_CELL]
+    (run,) = runs
+    assert run.info.status == "FINISHED" and "AP" in run.data.metrics
+    assert run.info.run_id == summary["run_id"]
+    loss = client.get_metric_history(run.info.run_id, "train/loss")
+    assert sorted(m.step for m in loss) == list(range(1, 41))  # each epoch once, across 3 jobs
+    rows = list(csv.DictReader((repo / "results" / "leaderboard.csv").open()))
+    assert [(r["modality"], r["run_id"]) for r in rows] == [("lowlight", run.info.run_id)]
