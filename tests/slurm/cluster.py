@@ -8,7 +8,8 @@ daemons it started (by PID), and puts back any ``/etc/slurm`` file it replaced.
 
 The cluster: one node (``hostname -s``, the CPUs and memory ``slurmd -C`` reports, two fake
 GPUs whose device files are character devices like ``/dev/null``), one default partition
-``mpbench``, ``select/cons_tres``, ``proctrack/linuxproc`` (no cgroups), no slurmdbd
+``mpbench`` and a second partition ``mpbench-cpu`` on the same node (for CPU-only jobs),
+``select/cons_tres``, ``proctrack/linuxproc`` (no cgroups), no slurmdbd
 (``accounting_storage/none``; finished jobs are written to ``jobcomp.log`` by
 ``jobcomp/filetxt`` and stay visible to ``scontrol``/``squeue`` for ``MinJobAge`` seconds).
 
@@ -44,6 +45,7 @@ MARKER = "# mpbench-test-cluster"
 RUN = Path("/run/mpbench-test-slurm") if Path("/run").is_dir() else Path(
     tempfile.gettempdir()) / "mpbench-test-slurm"
 PARTITION = "mpbench"
+CPU_PARTITION = "mpbench-cpu"
 ACCOUNT = "mpbench"
 GPUS = 2
 MIN_JOB_AGE = 900  # s: finished jobs stay in squeue/scontrol (the plugin polls with squeue)
@@ -150,6 +152,7 @@ class SlurmCluster:
     root: Path
     node: str = field(default_factory=lambda: socket.gethostname().split(".")[0])
     partition: str = PARTITION
+    cpu_partition: str = CPU_PARTITION
     account: str = ACCOUNT
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     started_munged: bool = False
@@ -211,7 +214,8 @@ class SlurmCluster:
     def stop(self) -> None:
         """Cancel remaining jobs, end our daemons (by PID), restore /etc/slurm."""
         if "slurmctld" in self.procs and self.procs["slurmctld"].poll() is None:
-            _run(["scancel", "--partition", self.partition], check=False)
+            _run(["scancel", "--partition", f"{self.partition},{self.cpu_partition}"],
+                 check=False)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and self.jobs(states="PENDING,RUNNING,"
                                                              "COMPLETING,CONFIGURING"):
@@ -294,7 +298,8 @@ class SlurmCluster:
             pid = int(info["pid"])
             if _comm(pid) == info["comm"] and _start_time(pid) == info["start"]:
                 if info["comm"] == "slurmctld":
-                    _run(["scancel", "--partition", self.partition], check=False)
+                    _run(["scancel", "--partition", f"{self.partition},{self.cpu_partition}"],
+                         check=False)
                     time.sleep(2)
                 _end(pid)
             record.unlink(missing_ok=True)
@@ -400,6 +405,7 @@ ReturnToService=2
 InactiveLimit=0
 {self._node_line()}
 PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE State=UP
+PartitionName={self.cpu_partition} Nodes={self.node} Default=NO MaxTime=INFINITE State=UP
 """
 
     def _write_config(self) -> None:

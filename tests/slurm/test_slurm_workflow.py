@@ -4,8 +4,11 @@ A single-node cluster (``tests/slurm/cluster.py``: slurmctld + slurmd + munged o
 two fake GPUs) runs the micro matrix of the integration test (demo data, 2 cells, 1 epoch) in
 a temporary git copy of the repository. The site values reach the profile the documented way,
 through ``MPBENCH_SLURM_*`` variables; only the status-poll delay is shortened on the command
-line. Checked: every cell ran as one sbatch job (train + evaluate grouped) that slurmctld
-accepted and completed, the leaderboard has one row per cell, MLflow one run per cell.
+line. The data stages run as a SLURM job too (``resources: {data: {local: false}}``), in the
+CPU partition named by ``MPBENCH_SLURM_DATA_PARTITION``. Checked: the demo data ran as one CPU
+job (no GPU) in that partition, every cell ran as one sbatch job (train + evaluate grouped)
+that slurmctld accepted and completed, the leaderboard has one row per cell, MLflow one run
+per cell.
 
 Then preemption: a fresh cell with more epochs is started in the background; once its job
 runs and has written an epoch checkpoint, it is cancelled (SLURM sends SIGTERM: the training
@@ -38,12 +41,13 @@ from tests.slurm.cluster import ClusterUnavailable, SlurmCluster, unavailable_re
 pytestmark = pytest.mark.slurm
 
 RESOURCES = {"threads": 1, "mem_mb": 1500, "runtime": 10}
+DATA_RESOURCES = {"local": False, "threads": 1, "mem_mb": 1200, "runtime": 15}
 MICRO = {
     "experiment": "micro-slurm",
     "matrix": [{"dataset": "demo", "modalities": ["rgb", "thermal"], "models": ["tiny_hrnet"]}],
     "train": {"epochs": 1, "seed": 0, "batch_size": 8},
     "evaluate": {"bootstrap": 20, "seed": 0},
-    "resources": {"train": RESOURCES, "evaluate": RESOURCES},
+    "resources": {"train": RESOURCES, "evaluate": RESOURCES, "data": DATA_RESOURCES},
 }
 CELLS = ["demo/rgb/tiny_hrnet", "demo/thermal/tiny_hrnet"]
 # ~4 iterations per epoch on the micro data: 40 epochs leave time to catch the job running.
@@ -109,6 +113,7 @@ def _env(repo: Path, cluster: SlurmCluster) -> dict[str, str]:
     env["MPBENCH_SLURM_PARTITION"] = cluster.partition
     env["MPBENCH_SLURM_ACCOUNT"] = cluster.account
     env["MPBENCH_SLURM_QOS"] = ""  # empty like unset: no --qos in the sbatch call
+    env["MPBENCH_SLURM_DATA_PARTITION"] = cluster.cpu_partition
     return env
 
 
@@ -158,9 +163,27 @@ def first_run(repo: Path, cluster: SlurmCluster) -> subprocess.CompletedProcess:
     return _run([*SNAKE, "--configfile", "configs/micro_slurm.yaml"], repo, cluster)
 
 
+def test_data_stages_ran_as_one_cpu_job(repo: Path, cluster: SlurmCluster, first_run) -> None:
+    jobs = _submitted(first_run.stdout + first_run.stderr)
+    data_jobs = [j for j in jobs if cluster.job(j).get("Comment", "").startswith("rule_data")]
+    assert len(data_jobs) == 1, {j: cluster.job(j).get("Comment") for j in jobs}
+    info = cluster.job(data_jobs[0])
+    assert cluster.completed_jobs()[data_jobs[0]]["JobState"] == "COMPLETED"
+    assert info["Partition"] == cluster.cpu_partition and info["Account"] == cluster.account
+    assert info.get("TresPerJob", "") in ("", "(null)"), info  # no GPU for the data stages
+    assert info["MinMemoryNode"] == f"{DATA_RESOURCES['mem_mb']}M"
+    assert info["TimeLimit"] == "00:15:00"
+    assert "dataset=demo" in jobs[data_jobs[0]].read_text(errors="replace")
+    stamp = json.loads((repo / "results" / "data" / "demo.json").read_text())
+    assert stamp["dataset"] == "demo", stamp
+    assert (repo / "data" / "demo" / "processed" / "stats.json").is_file()
+
+
 def test_each_cell_ran_as_one_sbatch_job(repo: Path, cluster: SlurmCluster, first_run) -> None:
     jobs = _submitted(first_run.stdout + first_run.stderr)
-    assert len(jobs) == len(CELLS), jobs  # data stages and bookkeeping stayed local
+    jobs = {j: log for j, log in jobs.items()
+            if not cluster.job(j).get("Comment", "").startswith("rule_data")}
+    assert len(jobs) == len(CELLS), jobs  # bookkeeping (tracking_init, leaderboard) stayed local
     ctld_log = cluster.ctld_log.read_text()
     completed = cluster.completed_jobs()
     cells: dict[str, set[str]] = {}

@@ -13,6 +13,10 @@ rule data:
         "../envs/mpbench.yaml"
     log:
         "logs/data/{dataset}.log",
-    localrule: True
+    threads: res("data", "threads")
+    resources:
+        mem_mb=res_per_attempt("data", "mem_mb"),
+        runtime=res_per_attempt("data", "runtime"),
+    localrule: res("data", "local")
     shell:
         "mpbench data repro --dataset {wildcards.dataset} --stamp {output} > {log} 2>&1"
