@@ -27,13 +27,19 @@ def _find_split_dir(raw: Path, split: str) -> Path:
     raise NativeFormatError(f"{raw}: no annotations/{split}/*.json (PoseTrack18 labels) found")
 
 
+def _frame_key(parts: tuple[str, ...]) -> str:
+    """``<split>/<video>/<frame file>`` of a frame path: frame names repeat across videos, and
+    a video name could repeat across splits."""
+    return "/".join(parts[-3:])
+
+
 def _image_index(raw: Path) -> dict[str, str]:
-    """``{'<video>/<frame file>': path under raw}``: frame names repeat across videos."""
+    """``{'<split>/<video>/<frame file>': path under raw}`` of every extracted frame."""
     out = {}
     for folder in sorted(p for p in raw.rglob("images") if p.is_dir()):
         for path in sorted(folder.rglob("*")):
             if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
-                out[f"{path.parent.name}/{path.name}"] = path.relative_to(raw).as_posix()
+                out[_frame_key(path.parts)] = path.relative_to(raw).as_posix()
     return out
 
 
@@ -45,7 +51,7 @@ def convert_split(files: list[Path], raw: Path, index: dict[str, str]) -> dict:
         for img in native["images"]:
             if not img.get("is_labeled", True):
                 continue
-            key = "/".join(Path(img["file_name"]).parts[-2:])
+            key = _frame_key(Path(img["file_name"]).parts)
             rel = index.get(key)
             if rel is None:
                 raise NativeFormatError(f"{src}: frame {img['id']} ({img['file_name']}) is "

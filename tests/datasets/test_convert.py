@@ -164,6 +164,32 @@ def test_posetrack18_round_trip(real_fixtures: Path, tmp_path: Path) -> None:
     validate(out, POSETRACK17, "posetrack18", ["rgb"])
 
 
+def test_posetrack18_same_video_name_in_two_splits(real_fixtures: Path, tmp_path: Path) -> None:
+    """Frames are found by split, video and frame name: a train and a val video of the same
+    name (same frame names) each keep their own images."""
+    base = real_fixtures / "mmpose/tests/data/posetrack18"
+    src = sorted((base / "annotations/val").glob("*.json"))[0]
+    raw = tmp_path / "raw"
+    files = {}
+    for split in ("train", "val"):
+        native = json.loads(src.read_text())
+        for img in native["images"]:
+            img["file_name"] = img["file_name"].replace("images/val/", f"images/{split}/")
+            jpg = base / "images/val" / Path(img["file_name"]).parent.name / Path(
+                img["file_name"]).name
+            if jpg.is_file():
+                _link(jpg, raw / "posetrack_data" / img["file_name"])
+        files[split] = raw / "posetrack_data/annotations" / split / src.name
+        files[split].parent.mkdir(parents=True, exist_ok=True)
+        files[split].write_text(json.dumps(native))
+    index = posetrack18._image_index(raw)
+    for split, f in files.items():
+        out = posetrack18.convert_split([f], raw, index)
+        assert out["images"], split
+        assert all(i["file_name"].startswith(f"posetrack_data/images/{split}/")
+                   for i in out["images"]), (split, [i["file_name"] for i in out["images"]])
+
+
 def test_mpii_json_round_trip(real_fixtures: Path, tmp_path: Path) -> None:
     base = real_fixtures / "mmpose/tests/data/mpii"
     raw = tmp_path / "raw"
