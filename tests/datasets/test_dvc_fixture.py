@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.repo_copy import committed_copy
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.skipif(shutil.which("dvc", path=str(BIN)) is None,
@@ -79,23 +79,14 @@ def server(tmp_path: Path):
     httpd.server_close()
 
 
-def _repo_copy(dst: Path) -> Path:
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                           cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    for rel in files:
-        src = REPO / rel
-        if src.is_file() or src.is_symlink():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / rel, follow_symlinks=False)
-    params = yaml.safe_load((dst / "params.yaml").read_text())
+def _only_llvip_pose(params: dict) -> None:
     params["datasets"] = ["llvip_pose"]
     params["preprocess"] |= {"workers": 1, "stats_images": 4}
-    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (dst / "dvc.lock").unlink(missing_ok=True)
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
-                ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "copy"]):
-        subprocess.run(cmd, cwd=dst, check=True, capture_output=True)
-    return dst
+
+
+def _repo_copy(dst: Path) -> Path:
+    dst.mkdir(parents=True)
+    return committed_copy(dst, params=_only_llvip_pose, drop=("dvc.lock",))
 
 
 def _dvc(repo: Path, mirror: str, *args: str) -> subprocess.CompletedProcess:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.repo_copy import committed_copy, micro_demo_params
 
 pytestmark = pytest.mark.integration
 
@@ -71,23 +71,8 @@ def _run(cmd: list[str], repo: Path, timeout: int = 1500) -> subprocess.Complete
 def repo(tmp_path_factory) -> Path:
     """A clean copy of the working tree (tracked + untracked, not ignored), committed."""
     dst = tmp_path_factory.mktemp("pipeline") / "repo"
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                           cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    for rel in files:
-        src = REPO / rel
-        if src.is_file() or src.is_symlink():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / rel, follow_symlinks=False)
-    params = yaml.safe_load((dst / "params.yaml").read_text())
-    params["download"]["demo"] |= {"n_train": 16, "n_val": 4, "n_test": 8, "workers": 1}
-    params["preprocess"]["workers"] = 1
-    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (dst / "configs" / "micro.yaml").write_text(yaml.safe_dump(MICRO, sort_keys=False))
     (dst.parent / "home").mkdir()
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
-                ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "copy"]):
-        subprocess.run(cmd, cwd=dst, check=True, capture_output=True)
-    return dst
+    return committed_copy(dst, params=micro_demo_params, files={"configs/micro.yaml": MICRO})
 
 
 SNAKE = ["snakemake", "--profile", "workflow/profiles/local", "--configfile",

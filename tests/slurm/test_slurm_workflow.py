@@ -25,17 +25,15 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import REPO
 from tests.integration.test_pipeline import _env as _pipeline_env
 from tests.integration.test_pipeline import _stack_available
+from tests.repo_copy import committed_copy, micro_demo_params
 from tests.slurm.cluster import ClusterUnavailable, SlurmCluster, unavailable_reason
 
 pytestmark = pytest.mark.slurm
@@ -86,24 +84,10 @@ def repo(tmp_path_factory) -> Path:
     """A clean copy of the working tree (tracked + untracked, not ignored), committed, with
     the micro data parameters and the two matrix files of this test."""
     dst = tmp_path_factory.mktemp("slurm-pipeline") / "repo"
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                           cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    for rel in files:
-        src = REPO / rel
-        if src.is_file() or src.is_symlink():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / rel, follow_symlinks=False)
-    params = yaml.safe_load((dst / "params.yaml").read_text())
-    params["download"]["demo"] |= {"n_train": 16, "n_val": 4, "n_test": 8, "workers": 1}
-    params["preprocess"]["workers"] = 1
-    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (dst / "configs" / "micro_slurm.yaml").write_text(yaml.safe_dump(MICRO, sort_keys=False))
-    (dst / "configs" / "preempt.yaml").write_text(yaml.safe_dump(PREEMPT, sort_keys=False))
     (dst.parent / "home").mkdir()
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
-                ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "copy"]):
-        subprocess.run(cmd, cwd=dst, check=True, capture_output=True)
-    return dst
+    return committed_copy(dst, params=micro_demo_params,
+                          files={"configs/micro_slurm.yaml": MICRO,
+                                 "configs/preempt.yaml": PREEMPT})
 
 
 def _env(repo: Path, cluster: SlurmCluster) -> dict[str, str]:
