@@ -119,9 +119,9 @@ def convert(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
                            f"{sorted(converted)}, the spec declares {sorted(spec.splits)}")
     summary: dict[str, dict] = {}
     for split, coco in converted.items():
-        validate(coco, spec.layout, source=f"{raw} ({split}: "
-                 f"{coco.get('info', {}).get('source', 'native files')})",
-                 modalities=spec.sensor_modalities)
+        source = f"{raw} ({split}: {coco.get('info', {}).get('source', 'native files')})"
+        validate(coco, spec.layout, source=source, modalities=spec.sensor_modalities)
+        _check_images_exist(spec, data_root, coco, source)
         summary[split] = counts(coco)
         images, persons = spec.expected_counts.get(split, (None, None))
         for what, want in (("images", images), ("persons", persons)):
@@ -139,6 +139,24 @@ def convert(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
         print(f"convert {spec.name}/{split}: {c['images']} images, {c['persons']} persons, "
               f"{c['keypoints']} labelled keypoints", file=sys.stderr)
     return out
+
+
+def _check_images_exist(spec: DatasetSpec, data_root: Path, coco: dict, source: str) -> None:
+    """Every image of every sensor modality is on disk: an archive unpacked in an unexpected
+    layout fails here, naming the images, rather than in a later stage or a training job."""
+    missing = []
+    for img in coco["images"]:
+        for modality, rel in img.get("modality_paths", {}).items():
+            if not (spec.image_root(modality, data_root) / rel).is_file():
+                missing.append(f"image {img['id']} ({modality}): "
+                               f"{spec.image_root(modality, data_root) / rel}")
+    if missing:
+        shown = "\n  ".join(missing[:5])
+        more = f"\n  ... and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise FileNotFoundError(
+            f"{source}: {len(missing)} image file(s) named by the annotations are missing "
+            f"(an archive unpacked in an unexpected layout, or an incomplete download?):\n  "
+            f"{shown}{more}")
 
 
 def qa(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:

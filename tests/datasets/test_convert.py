@@ -75,6 +75,32 @@ def test_mvor_finds_the_extracted_image_folder(real_fixtures: Path, tmp_path: Pa
     assert out["all"]["images"][0]["file_name"].startswith("images/camma_mvor_dataset/day")
 
 
+def test_convert_stage_names_images_missing_from_the_archive(real_fixtures: Path,
+                                                             tmp_path: Path) -> None:
+    """The convert stage checks that every image of every sensor modality is on disk: here
+    the MVOR image archive was unpacked with only one colour frame."""
+    from benchmark.datasets.stages import convert as convert_stage
+
+    raw = tmp_path / "data" / "mvor" / "raw"
+    _link(real_fixtures / "mvor/annotations/camma_mvor_2018.json", raw / "camma_mvor_2018.json")
+    root = raw / "images/camma_mvor_dataset"
+    (root / "day1/cam1/color").mkdir(parents=True)
+    native = json.loads((raw / "camma_mvor_2018.json").read_text())
+    first = native["images"][0]["file_name"]
+    (root / first).parent.mkdir(parents=True, exist_ok=True)
+    (root / first).write_bytes(b"")
+    with pytest.raises(FileNotFoundError) as err:
+        convert_stage(mvor.SPEC, tmp_path / "data")
+    msg = str(err.value)
+    # the first split converted ("all") holds every image: its colour and depth files
+    assert f"{2 * len(native['images']) - 1} image file(s) named by the annotations are " \
+        "missing" in msg
+    assert "(all: camma_mvor_2018.json)" in msg and "(depth)" in msg
+    assert str(root / first.replace("/color/", "/depth/")) in msg
+    assert f"and {2 * len(native['images']) - 6} more" in msg
+    assert not (tmp_path / "data" / "mvor" / "converted").exists()
+
+
 def _exlpose_raw(real: Path, tmp_path: Path) -> tuple[Path, dict]:
     """ExLPose layout: dark/ (the real captures), bright/ partners with other names (the gain
     differs, as upstream), the pairs file, and every split file holding the real sample."""
