@@ -51,18 +51,34 @@ class MlflowEpochHook(Hook):
     """Log per-epoch mean loss to MLflow, with the 1-based epoch as the step.
 
     A resumed training continues at the next epoch, so the loss curve of an interrupted cell
-    has no duplicate steps.
+    has no duplicate steps. The running sums of the epoch in progress travel in every
+    checkpoint (``CHECKPOINT_KEY``): a job stopped inside an epoch, even after the epoch's last
+    iteration but before the epoch ended, logs on resume the same epoch mean as an
+    uninterrupted run, instead of a partial mean or none at all.
     """
 
-    priority = "LOW"
+    priority = "LOW"  # before PreemptionCheckpointHook: a checkpoint includes this iteration
+    CHECKPOINT_KEY = "mpbench_epoch_loss"
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         self._sums: dict[str, float] = {}
         self._count = 0
+        self._restored: dict | None = None
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint[self.CHECKPOINT_KEY] = {"epoch": int(runner.epoch), "count": self._count,
+                                           "sums": dict(self._sums)}
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self._restored = checkpoint.get(self.CHECKPOINT_KEY)
 
     def before_train_epoch(self, runner) -> None:
-        self._sums, self._count = {}, 0
+        state, self._restored = self._restored, None
+        if state is not None and state["epoch"] == runner.epoch:  # resumed inside this epoch
+            self._sums, self._count = dict(state["sums"]), int(state["count"])
+        else:
+            self._sums, self._count = {}, 0
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if not outputs:

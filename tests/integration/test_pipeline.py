@@ -226,3 +226,15 @@ def test_interrupted_training_ends_with_identical_weights_and_metrics(repo: Path
               "--out-dir", f"results/{name}", "--bootstrap", "0"], repo)
         metrics.append(json.loads((repo / "results" / name / "metrics.json").read_text()))
     assert metrics[0]["stats"] == metrics[1]["stats"]
+    # the logged training curve too: the resumed epoch's mean loss includes the batches
+    # trained before the interruption (their running sums travel in the checkpoint)
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{repo / 'results' / 'mlflow' / 'mlflow.db'}")
+    curves = []
+    for name in ("resume_a", "resume_b"):
+        (run,) = client.search_runs([client.get_experiment_by_name(name).experiment_id])
+        curves.append(sorted((m.step, m.value)
+                             for m in client.get_metric_history(run.info.run_id, "train/loss")))
+    assert [step for step, _ in curves[0]] == [1, 2]
+    assert curves[0] == curves[1]
