@@ -144,12 +144,13 @@ def convert(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
 def _check_images_exist(spec: DatasetSpec, data_root: Path, coco: dict, source: str) -> None:
     """Every image of every sensor modality is on disk: an archive unpacked in an unexpected
     layout fails here, naming the images, rather than in a later stage or a training job."""
+    roots = {m: spec.image_root(m, data_root) for m in spec.sensor_modalities}
     missing = []
     for img in coco["images"]:
         for modality, rel in img.get("modality_paths", {}).items():
-            if not (spec.image_root(modality, data_root) / rel).is_file():
-                missing.append(f"image {img['id']} ({modality}): "
-                               f"{spec.image_root(modality, data_root) / rel}")
+            path = roots[modality] / rel
+            if not path.is_file():
+                missing.append(f"image {img['id']} ({modality}): {path}")
     if missing:
         shown = "\n  ".join(missing[:5])
         more = f"\n  ... and {len(missing) - 5} more" if len(missing) > 5 else ""
