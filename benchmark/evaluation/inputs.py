@@ -8,8 +8,15 @@ instead of a traceback from inside pycocotools or a silently wrong number.
 Validation has a fast path (a few C-level passes over the list) because a 100k-prediction file
 must not cost more to check than to evaluate; only when the fast path sees a problem does a
 per-record pass run to find and describe it. For the numpy protocols (PCK, PCKh, PoseTrack AP)
-the fast path is also the conversion: :func:`pack_rows` turns every keypoint list into one
-float array in a single ``struct`` pass that rejects wrong lengths and non-numbers by itself.
+the fast path is also the conversion: every keypoint list goes into one float array in a single
+pass that rejects wrong lengths and non-numbers by itself.
+
+That pass is native code when the package was installed (``_records.c``, built by
+``pip install -e .``): reading a Python float costs ~2-3 ns there against 13-16 ns for the
+fastest pure-Python way (``struct``), which was most of these engines' time. Without the
+module (a source tree used without installing) the same arrays come from ``struct``; the
+native functions accept a subset of what the Python path accepts and produce the same doubles,
+and whatever they refuse goes through the Python path, so results never depend on the build.
 """
 
 from __future__ import annotations
@@ -29,6 +36,11 @@ from typing import Any
 import numpy as np
 
 from benchmark.evaluation.errors import EvaluationInputError
+
+try:
+    from benchmark.evaluation import _records as native
+except ImportError:  # not built: the struct path gives the same arrays, slower
+    native = None
 
 #: Keys every prediction must carry (COCO keypoint results format).
 PREDICTION_KEYS = ("image_id", "category_id", "keypoints", "score")
@@ -54,21 +66,89 @@ def paused_gc() -> Iterator[None]:
 def pack_rows(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray:
     """``(len(rows), width)`` float64 array from equal-length lists of numbers.
 
-    One C-level pass (``struct``), about twice as fast as ``np.array(rows, dtype=float)``, and
-    a check at the same time: ints, floats and bools are taken as numbers, while a row of
-    another length or a value that is not a number (a string, ``None``, a list) raises
-    ``ValueError`` (``np.array`` would silently parse the string ``"1"``). NaN and infinities
-    pass; callers that reject them test the array. The array is read-only.
+    One C-level pass, and a check at the same time: ints, floats and bools are taken as
+    numbers, while a row of another length or a value that is not a number (a string, ``None``,
+    a list) raises ``ValueError`` (``np.array`` would silently parse the string ``"1"``). NaN
+    and infinities pass; callers that reject them test the array. The array is read-only.
     """
-    if not len(rows):
+    n = len(rows)
+    if not n:
         return np.zeros((0, width))
+    if native is not None and type(rows) is list:
+        out = np.empty((n, width))
+        if native.fill_rows(rows, width, out) < 0:
+            out.flags.writeable = False
+            return out
+        # a row it refuses: the struct path raises the ValueError that describes it
     pack = struct.Struct(f"={width}d").pack
     try:
         with paused_gc():
             buf = b"".join(itertools.starmap(pack, rows))
     except (struct.error, TypeError, OverflowError) as exc:
         raise ValueError(str(exc)) from None
-    return np.frombuffer(buf, dtype=np.float64).reshape(len(rows), width)
+    return np.frombuffer(buf, dtype=np.float64).reshape(n, width)
+
+
+Columns = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def read_table(records: list[dict], index_key: str, index: dict[Any, int],
+               fields: dict[str, int]) -> tuple[np.ndarray, Columns] | None:
+    """Read fields of a list of dicts into arrays, in one pass over the records.
+
+    Returns ``index[record[index_key]]`` per record (-1 when the key is missing or the value is
+    not in ``index``) and, for each ``key: width`` of ``fields``, ``(rows (N, width), present
+    (N,))``: a list or tuple of ``width`` numbers (or, for width 1, a bare number) is present;
+    a missing key or an empty list is absent (zeros). ``None`` when a record is not a dict or
+    holds any other value (``None`` included): callers then take their per-record path, which
+    decides what that value means and names the problem if there is one.
+    """
+    n = len(records)
+    if native is not None:
+        pos = np.empty(n, dtype=np.int64)
+        cols = {key: (np.empty((n, width)), np.empty(n, dtype=np.int64))
+                for key, width in fields.items()}
+        specs = [(key, width, *cols[key]) for key, width in fields.items()]
+        if native.table(records, index_key, index, pos, specs) >= 0:
+            return None
+        return pos, {key: (rows, has.astype(bool)) for key, (rows, has) in cols.items()}
+    if not all(isinstance(r, dict) for r in records):
+        return None
+    pos = np.array([_position(index, r, index_key) for r in records], dtype=np.int64)
+    out: Columns = {}
+    for key, width in fields.items():
+        values = [r.get(key, ()) for r in records]
+        if width == 1:
+            values = [[v] if isinstance(v, (int, float)) else v for v in values]
+        if not all(isinstance(v, (list, tuple)) for v in values):
+            return None
+        has = np.array([len(v) > 0 for v in values], dtype=bool)
+        try:
+            rows = pack_rows([v if len(v) else (0,) * width for v in values], width)
+        except ValueError:
+            return None
+        out[key] = (rows, has)
+    return pos, out
+
+
+def _position(index: dict[Any, int], record: dict, key: str) -> int:
+    try:
+        return index.get(record[key], -1)
+    except (KeyError, TypeError):  # no such key, or an unhashable value
+        return -1
+
+
+def present_boxes(kp: np.ndarray) -> np.ndarray:
+    """``(N, K, >=2)`` keypoints -> ``(N, 4)`` ``x1, y1, x2, y2`` of the points not at (0, 0)
+    (the results format's "absent"), NaN for a row without any such point."""
+    x, y = kp[:, :, 0], kp[:, :, 1]
+    absent = (x == 0) & (y == 0)
+    box = np.stack([np.where(absent, np.inf, x).min(axis=1, initial=np.inf),
+                    np.where(absent, np.inf, y).min(axis=1, initial=np.inf),
+                    np.where(absent, -np.inf, x).max(axis=1, initial=-np.inf),
+                    np.where(absent, -np.inf, y).max(axis=1, initial=-np.inf)], axis=1)
+    box[absent.all(axis=1)] = np.nan
+    return box
 
 
 def bad_row(rows: Sequence[Any], width: int) -> int:
@@ -175,12 +255,31 @@ class GroundTruth:
         return np.fromiter(map(self.image_index.get, ids, itertools.repeat(missing)),
                            dtype=np.int64, count=len(ids))
 
+    def annotation_table(self, fields: dict[str, int]) -> Columns | None:
+        """Fields of every annotation as arrays in file order (:func:`read_table`), read in the
+        same pass as the annotations' image positions; ``None`` when some value needs the
+        caller's per-record path."""
+        table = read_table(self.annotations, "image_id", self.image_index, fields)
+        if table is None:
+            return None
+        self.__dict__.setdefault("annotation_image_pos", table[0])  # the cached_property below
+        return table[1]
+
+    @cached_property
+    def annotation_image_pos(self) -> np.ndarray:
+        """``(A,)`` image position of every annotation, in file order; -1 when ``images`` does
+        not name its image."""
+        table = read_table(self.annotations, "image_id", self.image_index, {})
+        if table is not None:
+            return table[0]
+        return self.image_positions_of([a["image_id"] for a in self.annotations], missing=-1)
+
     @cached_property
     def annotation_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """``(annotation index, image position)`` of every annotation whose image the ``images``
         list names, sorted by image position and then file order (``annotations_by_image``
         flattened, as arrays)."""
-        pos = self.image_positions_of([a["image_id"] for a in self.annotations], missing=-1)
+        pos = self.annotation_image_pos
         order = stable_argsort(pos + 1)
         order = order[pos[order] >= 0]
         return order, pos[order]
@@ -243,15 +342,23 @@ class Predictions:
     (or during validation, when the protocol asked for ``arrays``)."""
 
     records: list[dict]
-    image_ids: tuple[Any, ...]
     scores: np.ndarray
     num_keypoints: int
     source: str
     packed: np.ndarray | None = field(default=None, repr=False)  # (N, K, 3) from validation
     image_pos: np.ndarray | None = field(default=None, repr=False)  # (N,) GT image position
+    ids: tuple[Any, ...] | None = field(default=None, repr=False)  # image ids, if read already
+    boxes: np.ndarray | None = field(default=None, repr=False)  # (N, 4) from validation
 
     def __len__(self) -> int:
         return len(self.records)
+
+    @cached_property
+    def image_ids(self) -> tuple[Any, ...]:
+        """Each prediction's ``image_id``, in file order."""
+        if self.ids is not None:
+            return self.ids
+        return tuple([r["image_id"] for r in self.records])
 
     @cached_property
     def keypoints(self) -> np.ndarray:
@@ -264,6 +371,14 @@ class Predictions:
         except ValueError:  # validated, so only exotic numbers (e.g. huge ints) get here
             flat = np.array([r["keypoints"] for r in self.records], dtype=np.float64)
         return flat.reshape(len(self.records), k, 3)
+
+    @cached_property
+    def present_boxes(self) -> np.ndarray:
+        """``(N, 4)`` box of each prediction's keypoints that are not at (0, 0)
+        (:func:`present_boxes`)."""
+        if self.boxes is not None:
+            return self.boxes
+        return present_boxes(self.keypoints)
 
     def image_positions(self, gt: GroundTruth) -> np.ndarray:
         """``(N,)`` position of each prediction's image in the GT ``images`` list."""
@@ -301,7 +416,8 @@ def load_predictions(preds: str | Path | list, gt: GroundTruth, num_keypoints: i
 
     ``category_ids``, when given, is the set of categories the protocol evaluates; predictions of
     other categories are an error (pycocotools would drop them silently). ``arrays`` builds the
-    keypoint array and image positions while validating (the numpy protocols need them).
+    keypoint array, the image positions and the keypoint boxes while validating (the numpy
+    protocols need them).
     """
     if isinstance(preds, list):
         data, source = preds, "<predictions list>"
@@ -314,8 +430,9 @@ def load_predictions(preds: str | Path | list, gt: GroundTruth, num_keypoints: i
     if arrays:
         packed = _fast_arrays(data, gt, num_keypoints, category_ids)
         if packed is not None:
-            image_ids, scores, kps, image_pos = packed
-            return Predictions(data, image_ids, scores, num_keypoints, source, kps, image_pos)
+            scores, kps, image_pos, boxes = packed
+            return Predictions(data, scores, num_keypoints, source, kps, image_pos,
+                               boxes=boxes)
     fields = _fast_fields(data, gt, num_keypoints, category_ids)
     if fields is None:
         _raise_first_problem(data, source, gt, num_keypoints, category_ids)
@@ -323,7 +440,7 @@ def load_predictions(preds: str | Path | list, gt: GroundTruth, num_keypoints: i
         fields = (tuple(r["image_id"] for r in data),
                   np.array([r["score"] for r in data], dtype=np.float64))
     image_ids, scores = fields
-    return Predictions(data, image_ids, scores, num_keypoints, source)
+    return Predictions(data, scores, num_keypoints, source, ids=image_ids)
 
 
 def _fast_fields(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | None
@@ -353,25 +470,35 @@ def _fast_fields(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | N
 
 
 def _fast_arrays(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | None
-                 ) -> tuple[tuple, np.ndarray, np.ndarray, np.ndarray] | None:
-    """The checks of :func:`_fast_fields`, producing the arrays: ``None`` when anything is
-    wrong (the slow pass then says what)."""
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """The checks of :func:`_fast_fields`, producing the scores, the keypoints ``(N, K, 3)``,
+    the image positions and (native only; else computed when asked for) the keypoint boxes:
+    ``None`` when anything is wrong (the slow pass then says what)."""
     n = len(data)
-    if not n:
-        return (), np.zeros(0), np.zeros((0, k, 3)), np.zeros(0, dtype=np.int64)
-    try:
-        with paused_gc():
-            image_ids = tuple([r["image_id"] for r in data])
-            kps = pack_rows([r["keypoints"] for r in data], 3 * k)
-            scores = pack_rows([[r["score"] for r in data]], n)[0]
-            image_pos = gt.image_positions_of(image_ids)
-            if category_ids is not None and not {r["category_id"] for r in data} <= category_ids:
-                return None
-    except (KeyError, TypeError, ValueError):
-        return None
-    if not (np.isfinite(kps).all() and np.isfinite(scores).all()):
-        return None
-    return image_ids, scores, kps.reshape(n, k, 3), image_pos
+    boxes = None
+    if native is not None:
+        kps, scores = np.empty((n, 3 * k)), np.empty(n)
+        image_pos, boxes = np.empty(n, dtype=np.int64), np.empty((n, 4))
+        cats = None if category_ids is None else set(category_ids)
+        if native.gather(data, 3 * k, gt.image_index, cats, kps, scores, image_pos, boxes) >= 0:
+            return None  # a record it refuses: the slow pass describes it (or takes it)
+        boxes.flags.writeable = False
+    else:
+        try:
+            with paused_gc():
+                kps = pack_rows([r["keypoints"] for r in data], 3 * k)
+                scores = pack_rows([[r["score"] for r in data]], n)[0]
+                image_pos = gt.image_positions_of([r["image_id"] for r in data])
+                if (category_ids is not None
+                        and not {r["category_id"] for r in data} <= category_ids):
+                    return None
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not (np.isfinite(kps).all() and np.isfinite(scores).all()):
+            return None
+    for a in (kps, scores, image_pos):
+        a.flags.writeable = False
+    return scores, kps.reshape(n, k, 3), image_pos, boxes
 
 
 def _record_problem(rec: Any, gt: GroundTruth, k: int, category_ids: set[Any] | None

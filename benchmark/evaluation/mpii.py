@@ -97,7 +97,22 @@ def gt_persons(gt: GroundTruth) -> MpiiPersons:
     names = gt.keypoint_names
     if names is not None and tuple(names) != MPII16.keypoints:
         raise gt.error(f"mpii-pckh expects MPII's joint order {list(MPII16.keypoints)}")
+    cols = gt.annotation_table({"keypoints": 3 * k, "head_box": 4})  # one pass, file order
     order, image = gt.annotation_positions
+    if cols is not None and all(has[order].all() for _, has in cols.values()):
+        kp = np.take(cols["keypoints"][0], order, axis=0).reshape(-1, k, 3)
+        box = np.take(cols["head_box"][0], order, axis=0)
+    else:
+        kp, box = _slow_rows(gt, order, k)
+    # HRNet: norm(headboxes[1] - headboxes[0], axis=0) * SC_BIAS, i.e. sqrt(dx^2 + dy^2)
+    dx, dy = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
+    norm = np.sqrt(dx * dx + dy * dy) * SC_BIAS
+    return MpiiPersons(kp[:, :, :2], kp[:, :, 2] > 0, norm, image)
+
+
+def _slow_rows(gt: GroundTruth, order: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints and head boxes of the evaluated persons, or an error naming the first person
+    without them."""
     anns = [gt.annotations[i] for i in order.tolist()]
     try:
         kp = pack_rows([ann.get("keypoints") for ann in anns], 3 * k).reshape(-1, k, 3)
@@ -107,10 +122,7 @@ def gt_persons(gt: GroundTruth) -> MpiiPersons:
                     or bad_row([a.get("head_box")], 4) == 0), {"id": "?"})
         raise gt.error(f"annotation id {bad.get('id')!r} needs 'head_box' [x1, y1, x2, y2]"
                        f" and {3 * k} keypoint values") from None
-    # HRNet: norm(headboxes[1] - headboxes[0], axis=0) * SC_BIAS, i.e. sqrt(dx^2 + dy^2)
-    dx, dy = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
-    norm = np.sqrt(dx * dx + dy * dy) * SC_BIAS
-    return MpiiPersons(kp[:, :, :2], kp[:, :, 2] > 0, norm, image)
+    return kp, box
 
 
 def pair(persons: MpiiPersons, pred_xy: np.ndarray, pred_image: np.ndarray) -> np.ndarray:
@@ -152,35 +164,57 @@ def _normalised_error(persons: MpiiPersons, gts: np.ndarray, pred_xy: np.ndarray
     return np.nan_to_num(err, nan=1e12, posinf=1e12)  # a zero-size head box: pair it last
 
 
-def scaled_errors(persons: MpiiPersons, pred_xy: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """(G, 16) error / normaliser of each person's paired prediction; NaN when unpaired."""
-    pred = np.full_like(persons.xy, np.nan)
-    pred[chosen >= 0] = pred_xy[chosen[chosen >= 0]]
-    d = pred - persons.xy
-    dx, dy = d[:, :, 0], d[:, :, 1]
-    err = np.sqrt(dx * dx + dy * dy)  # HRNet's norm over the coordinate axis
+def scaled_errors(persons: MpiiPersons, pred_kp: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """(G, 16) error / normaliser of each person's paired prediction (``pred_kp`` ``(N, 16,
+    >=2)``); NaN when unpaired."""
+    paired = chosen >= 0
+    if not paired.any():
+        return np.full(persons.xy.shape[:2], np.nan)
+    if len(chosen) == len(pred_kp) and np.array_equal(chosen, np.arange(len(chosen))):
+        rows = pred_kp  # the usual MPII file: prediction i is person i
+    else:
+        rows = np.take(pred_kp, np.where(paired, chosen, 0), axis=0)
+    dx = rows[:, :, 0] - persons.xy[:, :, 0]
+    dy = rows[:, :, 1] - persons.xy[:, :, 1]
+    dx *= dx
+    dy *= dy
+    dx += dy
+    err = np.sqrt(dx, out=dx)  # HRNet's norm over the coordinate axis: sqrt(dx^2 + dy^2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return err / persons.normaliser[:, None]
+        err /= persons.normaliser[:, None]
+    err[~paired] = np.nan
+    return err
 
 
-def curve_hits(scaled: np.ndarray, labelled: np.ndarray) -> np.ndarray:
-    """(len(CURVE), 16) labelled joints with ``scaled <= t`` at every threshold of the curve.
+def first_hits(scaled: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    """(G, 16) index of the first threshold of the curve at which each joint is a hit:
+    ``searchsorted(CURVE, scaled, "left")``, ``len(CURVE)`` for NaN, inf, beyond the curve
+    and unlabelled joints (never hits). A joint is a hit at ``CURVE[i]`` exactly when
+    ``i >= first``.
 
-    One pass instead of a (G, 51, 16) comparison: a joint is a hit at ``CURVE[i]`` exactly
-    when ``i >= first``, ``first`` being the first index with ``scaled <= CURVE[first]``
-    (``searchsorted(CURVE, scaled, "left")``). As the thresholds are 0.01 apart, ``first`` is
+    As the thresholds are ``i * 0.01`` (``np.arange`` computes them so), ``first`` is
     ``ceil(100 * scaled)`` give or take one, settled by comparing with the thresholds
-    themselves; NaN, inf and unlabelled joints are never hits (index ``len(CURVE)``).
+    themselves.
     """
     n = len(CURVE)
     with np.errstate(invalid="ignore"):
-        first = np.ceil(np.clip(scaled, -1.0, 1.0) * 100).astype(np.int64)
-        np.clip(first, 0, n, out=first)
-        lower = np.maximum(first - 1, 0)
-        first -= (first > 0) & (scaled <= CURVE[lower])  # one too high
-        first += (first < n) & (scaled > CURVE[np.minimum(first, n - 1)])  # one too low
-    first[~labelled | ~np.isfinite(scaled)] = n
-    k = scaled.shape[1]
+        f = np.clip(scaled, -1.0, 1.0)
+        f *= 100
+        np.ceil(f, out=f)
+        np.clip(f, 0, n, out=f)
+        first = f.astype(np.int64)
+        f -= 1
+        f *= 0.01  # CURVE[first - 1]
+        first -= (first > 0) & (scaled <= f)  # one too high
+        first += (first < n) & (scaled > np.minimum(first, n - 1) * 0.01)  # one too low
+    np.copyto(first, n, where=~labelled | ~np.isfinite(scaled))
+    return first
+
+
+def curve_hits(first: np.ndarray) -> np.ndarray:
+    """(len(CURVE), 16) hit counts at every threshold of the curve, from :func:`first_hits`."""
+    n = len(CURVE)
+    k = first.shape[1]
     codes = (first + (n + 1) * np.arange(k)).ravel()
     counts = np.bincount(codes, minlength=k * (n + 1)).reshape(k, n + 1)
     return np.cumsum(counts, axis=1)[:, :n].T
@@ -194,15 +228,13 @@ class MpiiPrepared:
 
     def __init__(self, scaled: np.ndarray, labelled: np.ndarray, unit: np.ndarray,
                  details: dict[str, Any]) -> None:
-        with np.errstate(invalid="ignore"):
-            hits = np.stack([(scaled <= CURVE[AT_05]) & labelled,
-                             (scaled <= CURVE[AT_01]) & labelled], axis=1)  # (G, 2, 16)
+        first = first_hits(scaled, labelled)
+        hits = np.stack([first <= AT_05, first <= AT_01], axis=1)  # (G, 2, 16)
         self._hits = sum_by_unit(hits, unit)
         self._count = sum_by_unit(labelled, unit)
         self.n_units = len(self._count)
         self.details = details
-        pckh, ratio = _rates(self._count.sum(axis=0),
-                             curve_hits(scaled, labelled).astype(np.float64))
+        pckh, ratio = _rates(self._count.sum(axis=0), curve_hits(first).astype(np.float64))
         self.details["curve"] = {"thresholds": [round(float(t), 2) for t in CURVE],
                                  "Mean": [_weighted_mean(row, ratio) for row in pckh]}
 
@@ -244,9 +276,9 @@ def prepare_mpii(gt: GroundTruth, preds: PredictionSource,
                  sigmas: Sequence[float] | None = None) -> MpiiPrepared:
     persons = gt_persons(gt)
     predictions = load_predictions(preds, gt, MPII16.num_keypoints, arrays=True)
-    pred_xy = predictions.keypoints[:, :, :2]
-    chosen = pair(persons, pred_xy, predictions.image_positions(gt))
-    scaled = scaled_errors(persons, pred_xy, chosen)
+    pred_kp = predictions.keypoints
+    chosen = pair(persons, pred_kp[:, :, :2], predictions.image_positions(gt))
+    scaled = scaled_errors(persons, pred_kp, chosen)
     details = {"engine": "mpbench", "gt_persons": len(chosen),
                "paired_persons": int((chosen >= 0).sum()), "predictions": len(predictions)}
     return MpiiPrepared(scaled, persons.labelled, persons.image, details)

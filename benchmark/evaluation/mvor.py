@@ -63,18 +63,12 @@ class MvorPersons:
         return np.stack([self.x.T, self.y.T], axis=2)
 
 
-def planes(kp: np.ndarray, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def planes(kp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(N, K, >=2)`` keypoints -> joint-major ``x, y`` planes ``(K, N)``, NaN where a point
-    is at (0, 0) (absent). The transposition runs in blocks of rows that stay in cache."""
-    n, k = kp.shape[:2]
-    xy = np.empty((2, k, n))
-    for lo in range(0, n, block):
-        xy[:, :, lo:lo + block] = kp[lo:lo + block, :, :2].transpose(2, 1, 0)
-    x, y = xy
+    is at (0, 0) (absent)."""
+    x, y = kp[:, :, 0].T, kp[:, :, 1].T
     absent = (x == 0) & (y == 0)
-    np.copyto(x, np.nan, where=absent)
-    np.copyto(y, np.nan, where=absent)
-    return x, y
+    return np.where(absent, np.nan, x), np.where(absent, np.nan, y)
 
 
 def gt_persons(gt: GroundTruth) -> MvorPersons:
@@ -82,16 +76,23 @@ def gt_persons(gt: GroundTruth) -> MvorPersons:
     names = gt.keypoint_names
     if names is not None and tuple(names) != MVOR10.keypoints:
         raise gt.error(f"mvor-pck expects MVOR's joints {list(MVOR10.keypoints)}, got {names}")
+    cols = gt.annotation_table({"keypoints": 3 * k, "only_bbox": 1})
     order, pos = gt.annotation_positions
-    anns = gt.annotations
-    evaluated = [ann.get("only_bbox", 0) == 0 and bool(ann.get("keypoints"))
-                 for ann in map(anns.__getitem__, order.tolist())]
-    order, pos = order[evaluated], pos[evaluated]
-    rows = [anns[i]["keypoints"] for i in order.tolist()]
-    try:
-        kp = pack_rows(rows, 3 * k).reshape(-1, k, 3)
-    except ValueError:
-        raise gt.error(keypoint_problem(anns[int(order[bad_row(rows, 3 * k)])], k)) from None
+    if cols is not None:  # the usual case: the fields of every annotation read in one pass
+        rows, has = cols["keypoints"]
+        evaluated = has[order] & (cols["only_bbox"][0][order, 0] == 0)
+        order, pos = order[evaluated], pos[evaluated]
+        kp = np.take(rows, order, axis=0).reshape(-1, k, 3)
+    else:  # some value is unusual: the per-annotation rules, and an error if one is broken
+        anns = gt.annotations
+        evaluated = [anns[i].get("only_bbox", 0) == 0 and bool(anns[i].get("keypoints"))
+                     for i in order.tolist()]
+        order, pos = order[evaluated], pos[evaluated]
+        rows = [anns[i]["keypoints"] for i in order.tolist()]
+        try:
+            kp = pack_rows(rows, 3 * k).reshape(-1, k, 3)
+        except ValueError:
+            raise gt.error(keypoint_problem(anns[int(order[bad_row(rows, 3 * k)])], k)) from None
     x, y = planes(kp)
     keep = np.flatnonzero(~np.isnan(x).all(axis=0))  # a person without a labelled joint
     return MvorPersons(np.take(x, keep, axis=1), np.take(y, keep, axis=1), pos[keep])
@@ -136,14 +137,14 @@ def _extent(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
             np.fmax.reduce(x, axis=0), np.fmax.reduce(y, axis=0))
 
 
-def match(persons: MvorPersons, det_box: tuple[np.ndarray, ...], pred_scores: np.ndarray,
+def match(persons: MvorPersons, det_box: np.ndarray, pred_scores: np.ndarray,
           pred_image: np.ndarray) -> np.ndarray:
     """Index of the prediction used for each GT person, -1 when none.
 
-    ``det_box`` is the predictions' keypoint extents ``x1, y1, x2, y2`` (N,). Vectorised over all
-    (GT person, prediction of its image) pairs of the dataset: the pairs are laid out GT-major,
-    each GT person's segment in the prediction file order, so the reference's "highest
-    candidate score" and "first prediction within 1e-6 of it" are segment reductions.
+    ``det_box`` is the predictions' keypoint extents ``(N, 4)``: ``x1, y1, x2, y2``. Vectorised
+    over all (GT person, prediction of its image) pairs of the dataset: the pairs are laid out
+    GT-major, each GT person's segment in the prediction file order, so the reference's
+    "highest candidate score" and "first prediction within 1e-6 of it" are segment reductions.
     """
     g = len(persons.image)
     chosen = np.full(g, -1, dtype=np.int64)
@@ -155,25 +156,30 @@ def match(persons: MvorPersons, det_box: tuple[np.ndarray, ...], pred_scores: np
     if total == 0:
         return chosen
     seg_start = np.cumsum(counts) - counts
-    pair_gt = np.repeat(np.arange(g), counts)
     pair_pred = order[np.arange(total) - np.repeat(seg_start - starts[persons.image], counts)]
 
     gx1, gy1, gx2, gy2 = _extent(persons.x, persons.y)
-    area = ((gx2 - gx1 + 1) * (gy2 - gy1 + 1))[pair_gt]
-    dx1, dy1, dx2, dy2 = (c[pair_pred] for c in det_box)
-    gx1, gy1, gx2, gy2 = (c[pair_gt] for c in (gx1, gy1, gx2, gy2))
-    w = np.minimum(gx2, dx2) - np.maximum(gx1, dx1) + 1
-    h = np.minimum(gy2, dy2) - np.maximum(gy1, dy1) + 1
+    area = np.repeat((gx2 - gx1 + 1) * (gy2 - gy1 + 1), counts)
+    det = np.take(det_box, pair_pred, axis=0)  # (pairs, 4)
+    w = np.minimum(np.repeat(gx2, counts), det[:, 2])
+    w -= np.maximum(np.repeat(gx1, counts), det[:, 0])
+    h = np.minimum(np.repeat(gy2, counts), det[:, 3])
+    h -= np.maximum(np.repeat(gy1, counts), det[:, 1])
+    w += 1
+    h += 1
     np.maximum(w, 0, out=w)  # NaN (a prediction without joints) stays NaN: never a candidate
     np.maximum(h, 0, out=h)
+    w *= h
     with np.errstate(invalid="ignore"):
-        candidate = (w * h) / area > MIN_OVERLAP
-    scores = pred_scores[pair_pred]
+        w /= area
+        candidate = w > MIN_OVERLAP
+    scores = np.take(pred_scores, pair_pred)
     paired = np.flatnonzero(counts)
     best = np.full(g, -np.inf)
     best[paired] = np.maximum.reduceat(np.where(candidate, scores, -np.inf), seg_start[paired])
-    pair_best = best[pair_gt]
-    tie = (np.abs(scores - pair_best) < SCORE_TIE) & np.isfinite(pair_best)
+    pair_best = np.repeat(best, counts)
+    tie = np.abs(scores - pair_best) < SCORE_TIE
+    tie &= pair_best > -np.inf
     first = np.full(g, total)
     first[paired] = np.minimum.reduceat(np.where(tie, np.arange(total), total),
                                         seg_start[paired])
@@ -225,14 +231,14 @@ def prepare_mvor(gt: GroundTruth, preds: PredictionSource,
                  sigmas: Sequence[float] | None = None) -> MvorPrepared:
     persons = gt_persons(gt)
     predictions: Predictions = load_predictions(preds, gt, COCO17.num_keypoints, arrays=True)
-    x, y = planes(predictions.keypoints)
-    chosen = match(persons, _extent(x, y), predictions.scores,
+    chosen = match(persons, predictions.present_boxes, predictions.scores,
                    predictions.image_positions(gt))
     # only the chosen predictions are converted to MVOR's joints
     used = chosen >= 0
     mx = np.full(persons.x.shape, np.nan)
     my = np.full(persons.y.shape, np.nan)
-    mx[:, used], my[:, used] = coco_to_mvor(x[:, chosen[used]], y[:, chosen[used]])
+    x, y = planes(np.take(predictions.keypoints, chosen[used], axis=0))
+    mx[:, used], my[:, used] = coco_to_mvor(x, y)
     hits = joint_hits(persons, mx, my)
     details = {"engine": "mpbench", "gt_persons": len(chosen),
                "matched_persons": int((chosen >= 0).sum()), "predictions": len(predictions)}
