@@ -16,9 +16,11 @@
 #include <stdint.h>
 #include <string.h>
 
-/* One number -> double, exactly as struct.pack("d", v) converts it (PyFloat_AsDouble). */
+/* One number -> double, exactly as struct.pack("d", v) converts it (PyFloat_AsDouble). An
+ * exact int is converted directly: PyFloat_AsDouble would build a float object for it first
+ * (the same value; GT files are full of integer visibility flags). */
 static inline int as_double(PyObject *v, double *out) {
-    double d = PyFloat_AsDouble(v);
+    double d = PyLong_CheckExact(v) ? PyLong_AsDouble(v) : PyFloat_AsDouble(v);
     if (d == -1.0 && PyErr_Occurred()) {
         PyErr_Clear();
         return -1;
@@ -213,8 +215,8 @@ static PyObject *gather(PyObject *self, PyObject *args) {
 typedef struct {
     PyObject *key;
     Py_ssize_t width;
-    Py_buffer out, present;
-    int have_out, have_present;
+    Py_buffer out, present, boxes;
+    int have_out, have_present, have_boxes;
 } field_spec;
 
 /* -1 when the value is neither absent (NULL: no such key, or an empty list or tuple), nor a
@@ -241,9 +243,12 @@ PyDoc_STRVAR(table_doc,
 "table(records, index_key, index, positions, fields) -> int\n\n"
 "Read a list of dicts in one pass. positions[i] (an int64 buffer) = index[records[i][index_key]],\n"
 "or -1 when the record lacks the key or the value is not a key of the dict `index`. `fields`\n"
-"is a list of (key, width, out, present): a value that is a list or tuple of `width` numbers\n"
+"is a list of (key, width, out, present[, boxes]): a value that is a list or tuple of `width`\n"
+"numbers\n"
 "(or, with width 1, a bare number) goes to row i of the float64 buffer `out` (n, width) with\n"
 "present[i] = 1 (int64); a missing key or an empty list gives present[i] = 0 and zeros.\n"
+"`boxes` (n, 4), if given, receives each row's box of (x, y, .) points not at (0, 0), as in\n"
+"gather.\n"
 "Returns -1, or the index of the first record that is not a dict or holds any other value.");
 
 static PyObject *table(PyObject *self, PyObject *args) {
@@ -261,15 +266,19 @@ static PyObject *table(PyObject *self, PyObject *args) {
     if (get_out(pos_obj, &pos_buf, 1, n) < 0) goto done;
     have_pos = 1;
     for (Py_ssize_t f = 0; f < n_fields; f++) {
-        PyObject *out_obj, *present_obj;
+        PyObject *out_obj, *present_obj, *box_obj = Py_None;
         field_spec *sp = specs + f;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(fields, f), "UnOO", &sp->key, &sp->width, &out_obj,
-                              &present_obj))
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(fields, f), "UnOO|O", &sp->key, &sp->width, &out_obj,
+                              &present_obj, &box_obj))
             goto done;
         if (get_out(out_obj, &sp->out, 0, n * sp->width) < 0) goto done;
         sp->have_out = 1;
         if (get_out(present_obj, &sp->present, 1, n) < 0) goto done;
         sp->have_present = 1;
+        if (box_obj != Py_None) {
+            if (get_out(box_obj, &sp->boxes, 0, 4 * n) < 0) goto done;
+            sp->have_boxes = 1;
+        }
     }
     int64_t *pos = (int64_t *)pos_buf.buf;
     Py_ssize_t bad = -1;
@@ -300,6 +309,9 @@ static PyObject *table(PyObject *self, PyObject *args) {
                 bad = i;
                 break;
             }
+            if (specs[f].have_boxes)
+                present_box((double *)specs[f].out.buf + i * specs[f].width, specs[f].width,
+                            (double *)specs[f].boxes.buf + 4 * i);
         }
     }
     result = PyLong_FromSsize_t(bad);
@@ -307,6 +319,7 @@ done:
     for (Py_ssize_t f = 0; f < n_fields; f++) {
         if (specs[f].have_out) PyBuffer_Release(&specs[f].out);
         if (specs[f].have_present) PyBuffer_Release(&specs[f].present);
+        if (specs[f].have_boxes) PyBuffer_Release(&specs[f].boxes);
     }
     if (have_pos) PyBuffer_Release(&pos_buf);
     PyMem_Free(specs);

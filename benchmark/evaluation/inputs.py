@@ -26,21 +26,17 @@ import itertools
 import json
 import math
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from benchmark.evaluation import native
 from benchmark.evaluation.errors import EvaluationInputError
-
-try:
-    from benchmark.evaluation import _records as native
-except ImportError:  # not built: the struct path gives the same arrays, slower
-    native = None
 
 #: Keys every prediction must carry (COCO keypoint results format).
 PREDICTION_KEYS = ("image_id", "category_id", "keypoints", "score")
@@ -74,9 +70,9 @@ def pack_rows(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray:
     n = len(rows)
     if not n:
         return np.zeros((0, width))
-    if native is not None and type(rows) is list:
+    if native.records is not None and type(rows) is list:
         out = np.empty((n, width))
-        if native.fill_rows(rows, width, out) < 0:
+        if native.records.fill_rows(rows, width, out) < 0:
             out.flags.writeable = False
             return out
         # a row it refuses: the struct path raises the ValueError that describes it
@@ -89,33 +85,42 @@ def pack_rows(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray:
     return np.frombuffer(buf, dtype=np.float64).reshape(n, width)
 
 
-Columns = dict[str, tuple[np.ndarray, np.ndarray]]
+class Column(NamedTuple):
+    """One field of :func:`read_table`."""
+
+    rows: np.ndarray  # (N, width), zeros where absent
+    present: np.ndarray  # (N,) bool
+    boxes: np.ndarray | None  # (N, 4) :func:`present_boxes` of the rows, when asked for
 
 
 def read_table(records: list[dict], index_key: str, index: dict[Any, int],
-               fields: dict[str, int]) -> tuple[np.ndarray, Columns] | None:
+               fields: dict[str, int], boxes: Collection[str] = ()
+               ) -> tuple[np.ndarray, dict[str, Column]] | None:
     """Read fields of a list of dicts into arrays, in one pass over the records.
 
     Returns ``index[record[index_key]]`` per record (-1 when the key is missing or the value is
-    not in ``index``) and, for each ``key: width`` of ``fields``, ``(rows (N, width), present
-    (N,))``: a list or tuple of ``width`` numbers (or, for width 1, a bare number) is present;
-    a missing key or an empty list is absent (zeros). ``None`` when a record is not a dict or
-    holds any other value (``None`` included): callers then take their per-record path, which
-    decides what that value means and names the problem if there is one.
+    not in ``index``) and a :class:`Column` for each ``key: width`` of ``fields``: a list or
+    tuple of ``width`` numbers (or, for width 1, a bare number) is present; a missing key or an
+    empty list is absent (zeros). Keys named in ``boxes`` (keypoint fields) also get the box of
+    their points not at (0, 0). ``None`` when a record is not a dict or holds any other value
+    (``None`` included): callers then take their per-record path, which decides what that
+    value means and names the problem if there is one.
     """
     n = len(records)
-    if native is not None:
+    if native.records is not None:
         pos = np.empty(n, dtype=np.int64)
-        cols = {key: (np.empty((n, width)), np.empty(n, dtype=np.int64))
+        cols = {key: (np.empty((n, width)), np.empty(n, dtype=np.int64),
+                      np.empty((n, 4)) if key in boxes else None)
                 for key, width in fields.items()}
         specs = [(key, width, *cols[key]) for key, width in fields.items()]
-        if native.table(records, index_key, index, pos, specs) >= 0:
+        if native.records.table(records, index_key, index, pos, specs) >= 0:
             return None
-        return pos, {key: (rows, has.astype(bool)) for key, (rows, has) in cols.items()}
+        return pos, {key: Column(rows, has.astype(bool), box)
+                     for key, (rows, has, box) in cols.items()}
     if not all(isinstance(r, dict) for r in records):
         return None
     pos = np.array([_position(index, r, index_key) for r in records], dtype=np.int64)
-    out: Columns = {}
+    out: dict[str, Column] = {}
     for key, width in fields.items():
         values = [r.get(key, ()) for r in records]
         if width == 1:
@@ -127,7 +132,8 @@ def read_table(records: list[dict], index_key: str, index: dict[Any, int],
             rows = pack_rows([v if len(v) else (0,) * width for v in values], width)
         except ValueError:
             return None
-        out[key] = (rows, has)
+        box = present_boxes(rows.reshape(n, width // 3, 3)) if key in boxes else None
+        out[key] = Column(rows, has, box)
     return pos, out
 
 
@@ -149,6 +155,14 @@ def present_boxes(kp: np.ndarray) -> np.ndarray:
                     np.where(absent, -np.inf, y).max(axis=1, initial=-np.inf)], axis=1)
     box[absent.all(axis=1)] = np.nan
     return box
+
+
+def take_rows(rows: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``rows[order]``, without the copy when ``order`` is ``0..N-1`` (files are usually
+    sorted by image already)."""
+    if len(order) == len(rows) and np.array_equal(order, np.arange(len(order))):
+        return rows
+    return np.take(rows, order, axis=0)
 
 
 def bad_row(rows: Sequence[Any], width: int) -> int:
@@ -255,11 +269,12 @@ class GroundTruth:
         return np.fromiter(map(self.image_index.get, ids, itertools.repeat(missing)),
                            dtype=np.int64, count=len(ids))
 
-    def annotation_table(self, fields: dict[str, int]) -> Columns | None:
+    def annotation_table(self, fields: dict[str, int], boxes: Collection[str] = ()
+                         ) -> dict[str, Column] | None:
         """Fields of every annotation as arrays in file order (:func:`read_table`), read in the
         same pass as the annotations' image positions; ``None`` when some value needs the
         caller's per-record path."""
-        table = read_table(self.annotations, "image_id", self.image_index, fields)
+        table = read_table(self.annotations, "image_id", self.image_index, fields, boxes)
         if table is None:
             return None
         self.__dict__.setdefault("annotation_image_pos", table[0])  # the cached_property below
@@ -476,11 +491,13 @@ def _fast_arrays(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | N
     ``None`` when anything is wrong (the slow pass then says what)."""
     n = len(data)
     boxes = None
-    if native is not None:
+    if native.records is not None:
         kps, scores = np.empty((n, 3 * k)), np.empty(n)
         image_pos, boxes = np.empty(n, dtype=np.int64), np.empty((n, 4))
         cats = None if category_ids is None else set(category_ids)
-        if native.gather(data, 3 * k, gt.image_index, cats, kps, scores, image_pos, boxes) >= 0:
+        bad = native.records.gather(data, 3 * k, gt.image_index, cats, kps, scores, image_pos,
+                                    boxes)
+        if bad >= 0:
             return None  # a record it refuses: the slow pass describes it (or takes it)
         boxes.flags.writeable = False
     else:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.datasets.layouts import MPII16
+from benchmark.evaluation import native
 from benchmark.evaluation.base import PredictionSource, ProtocolSpec, sum_by_unit
 from benchmark.evaluation.errors import EvaluationInputError
 from benchmark.evaluation.inputs import (
@@ -38,6 +39,7 @@ from benchmark.evaluation.inputs import (
     load_predictions,
     pack_rows,
     stable_argsort,
+    take_rows,
 )
 
 SC_BIAS = 0.6
@@ -86,10 +88,15 @@ def mpii_mat_to_coco(mat_path: str | Path) -> dict:
 
 @dataclass(frozen=True)
 class MpiiPersons:
-    xy: np.ndarray  # (G, 16, 2)
+    kp: np.ndarray  # (G, 16, 3): x, y and the labelled flag (> 0), C-contiguous
     labelled: np.ndarray  # (G, 16) bool
     normaliser: np.ndarray  # (G,)
     image: np.ndarray  # (G,) image position (sorted: image file order, then annotation order)
+
+    @property
+    def xy(self) -> np.ndarray:
+        """``(G, 16, 2)`` joint coordinates (a view)."""
+        return self.kp[:, :, :2]
 
 
 def gt_persons(gt: GroundTruth) -> MpiiPersons:
@@ -99,15 +106,16 @@ def gt_persons(gt: GroundTruth) -> MpiiPersons:
         raise gt.error(f"mpii-pckh expects MPII's joint order {list(MPII16.keypoints)}")
     cols = gt.annotation_table({"keypoints": 3 * k, "head_box": 4})  # one pass, file order
     order, image = gt.annotation_positions
-    if cols is not None and all(has[order].all() for _, has in cols.values()):
-        kp = np.take(cols["keypoints"][0], order, axis=0).reshape(-1, k, 3)
-        box = np.take(cols["head_box"][0], order, axis=0)
+    if cols is not None and all(col.present[order].all() for col in cols.values()):
+        kp = take_rows(cols["keypoints"].rows, order).reshape(-1, k, 3)
+        box = take_rows(cols["head_box"].rows, order)
     else:
         kp, box = _slow_rows(gt, order, k)
     # HRNet: norm(headboxes[1] - headboxes[0], axis=0) * SC_BIAS, i.e. sqrt(dx^2 + dy^2)
     dx, dy = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
     norm = np.sqrt(dx * dx + dy * dy) * SC_BIAS
-    return MpiiPersons(kp[:, :, :2], kp[:, :, 2] > 0, norm, image)
+    kp = np.ascontiguousarray(kp)
+    return MpiiPersons(kp, kp[:, :, 2] > 0, norm, image)
 
 
 def _slow_rows(gt: GroundTruth, order: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -220,15 +228,29 @@ def curve_hits(first: np.ndarray) -> np.ndarray:
     return np.cumsum(counts, axis=1)[:, :n].T
 
 
+def score_joints(persons: MpiiPersons, pred_kp: np.ndarray, chosen: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`scaled_errors` and :func:`first_hits` of every (person, joint), ``(G, 16)``
+    each: one native loop when built, else the numpy functions (the same numbers)."""
+    g, k = persons.labelled.shape
+    if native.kernels is None or not g:
+        scaled = scaled_errors(persons, pred_kp, chosen)
+        return scaled, first_hits(scaled, persons.labelled)
+    scaled, first = np.empty((g, k)), np.empty((g, k), dtype=np.int64)
+    native.kernels.pckh(persons.kp, persons.normaliser,
+                        np.ascontiguousarray(pred_kp, dtype=np.float64).reshape(-1, k, 3),
+                        chosen.astype(np.int64), CURVE, scaled, first)
+    return scaled, first
+
+
 class MpiiPrepared:
     """Per-image hit and labelled-joint counts; stats are ratios of weighted sums.
 
     Resamples need only the hits at 0.5 and 0.1; the full curve is computed once (details).
     """
 
-    def __init__(self, scaled: np.ndarray, labelled: np.ndarray, unit: np.ndarray,
+    def __init__(self, first: np.ndarray, labelled: np.ndarray, unit: np.ndarray,
                  details: dict[str, Any]) -> None:
-        first = first_hits(scaled, labelled)
         hits = np.stack([first <= AT_05, first <= AT_01], axis=1)  # (G, 2, 16)
         self._hits = sum_by_unit(hits, unit)
         self._count = sum_by_unit(labelled, unit)
@@ -278,10 +300,10 @@ def prepare_mpii(gt: GroundTruth, preds: PredictionSource,
     predictions = load_predictions(preds, gt, MPII16.num_keypoints, arrays=True)
     pred_kp = predictions.keypoints
     chosen = pair(persons, pred_kp[:, :, :2], predictions.image_positions(gt))
-    scaled = scaled_errors(persons, pred_kp, chosen)
+    _, first = score_joints(persons, pred_kp, chosen)
     details = {"engine": "mpbench", "gt_persons": len(chosen),
                "paired_persons": int((chosen >= 0).sum()), "predictions": len(predictions)}
-    return MpiiPrepared(scaled, persons.labelled, persons.image, details)
+    return MpiiPrepared(first, persons.labelled, persons.image, details)
 
 
 MPII_PCKH = ProtocolSpec(

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.datasets.layouts import COCO17, MVOR10
+from benchmark.evaluation import native
 from benchmark.evaluation.base import PredictionSource, ProtocolSpec, sum_by_unit
 from benchmark.evaluation.inputs import (
     GroundTruth,
@@ -33,7 +34,9 @@ from benchmark.evaluation.inputs import (
     keypoint_problem,
     load_predictions,
     pack_rows,
+    present_boxes,
     stable_argsort,
+    take_rows,
 )
 
 THRESHOLD = 0.2
@@ -49,24 +52,25 @@ GROUPS = (("Head", "head", "neck"), ("Shoulder", "left_shoulder", "right_shoulde
 class MvorPersons:
     """The evaluated GT persons, in the reference's order (image file order, then annotation).
 
-    Points are stored joint-major, ``(10, G)`` per coordinate, NaN where unlabelled: every
-    per-joint operation is then a contiguous whole-dataset vector operation.
+    Points are stored person-major, ``(G, 10)`` per coordinate (the layout the inputs are read
+    in, so no transposition), NaN where unlabelled.
     """
 
-    x: np.ndarray  # (10, G)
-    y: np.ndarray  # (10, G)
+    x: np.ndarray  # (G, 10)
+    y: np.ndarray  # (G, 10)
+    box: np.ndarray  # (G, 4) x1, y1, x2, y2 of the labelled joints
     image: np.ndarray  # (G,) image position in the GT file
 
     @property
     def points(self) -> np.ndarray:
         """The same points as a ``(G, 10, 2)`` array (a copy)."""
-        return np.stack([self.x.T, self.y.T], axis=2)
+        return np.stack([self.x, self.y], axis=2)
 
 
 def planes(kp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(N, K, >=2)`` keypoints -> joint-major ``x, y`` planes ``(K, N)``, NaN where a point
-    is at (0, 0) (absent)."""
-    x, y = kp[:, :, 0].T, kp[:, :, 1].T
+    """``(N, K, >=2)`` keypoints -> ``x, y`` ``(N, K)``, NaN where a point is at (0, 0)
+    (absent)."""
+    x, y = kp[:, :, 0], kp[:, :, 1]
     absent = (x == 0) & (y == 0)
     return np.where(absent, np.nan, x), np.where(absent, np.nan, y)
 
@@ -76,13 +80,14 @@ def gt_persons(gt: GroundTruth) -> MvorPersons:
     names = gt.keypoint_names
     if names is not None and tuple(names) != MVOR10.keypoints:
         raise gt.error(f"mvor-pck expects MVOR's joints {list(MVOR10.keypoints)}, got {names}")
-    cols = gt.annotation_table({"keypoints": 3 * k, "only_bbox": 1})
+    cols = gt.annotation_table({"keypoints": 3 * k, "only_bbox": 1}, boxes={"keypoints"})
     order, pos = gt.annotation_positions
     if cols is not None:  # the usual case: the fields of every annotation read in one pass
-        rows, has = cols["keypoints"]
-        evaluated = has[order] & (cols["only_bbox"][0][order, 0] == 0)
+        kps = cols["keypoints"]
+        evaluated = kps.present[order] & (cols["only_bbox"].rows[order, 0] == 0)
         order, pos = order[evaluated], pos[evaluated]
-        kp = np.take(rows, order, axis=0).reshape(-1, k, 3)
+        kp = take_rows(kps.rows, order).reshape(-1, k, 3)
+        box = take_rows(kps.boxes, order)
     else:  # some value is unusual: the per-annotation rules, and an error if one is broken
         anns = gt.annotations
         evaluated = [anns[i].get("only_bbox", 0) == 0 and bool(anns[i].get("keypoints"))
@@ -93,13 +98,16 @@ def gt_persons(gt: GroundTruth) -> MvorPersons:
             kp = pack_rows(rows, 3 * k).reshape(-1, k, 3)
         except ValueError:
             raise gt.error(keypoint_problem(anns[int(order[bad_row(rows, 3 * k)])], k)) from None
+        box = present_boxes(kp)
     x, y = planes(kp)
-    keep = np.flatnonzero(~np.isnan(x).all(axis=0))  # a person without a labelled joint
-    return MvorPersons(np.take(x, keep, axis=1), np.take(y, keep, axis=1), pos[keep])
+    keep = ~np.isnan(box[:, 0])  # a person without a labelled joint is not evaluated
+    if keep.all():
+        return MvorPersons(x, y, box, pos)
+    return MvorPersons(x[keep], y[keep], box[keep], pos[keep])
 
 
 def coco_to_mvor(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """COCO-17 planes ``(17, N)`` (NaN = absent) -> MVOR-10 planes ``(10, N)``.
+    """COCO-17 points ``(N, 17)`` (NaN = absent) -> MVOR-10 points ``(N, 10)``.
 
     Head: mid-eyes, else mid-ears, else nose, else the one eye, else the one ear.
     Neck: mid-shoulders, else the one shoulder. The other joints are the same names.
@@ -109,32 +117,33 @@ def coco_to_mvor(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     def first_of(*options: tuple[np.ndarray, np.ndarray, np.ndarray]
                  ) -> tuple[np.ndarray, np.ndarray]:
-        ox, oy = np.full(x.shape[1], np.nan), np.full(x.shape[1], np.nan)
+        ox, oy = np.full(len(x), np.nan), np.full(len(x), np.nan)
         for present, vx, vy in reversed(options):
             ox, oy = np.where(present, vx, ox), np.where(present, vy, oy)
         return ox, oy
 
     def one(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         j = c[name]
-        return has[j], x[j], y[j]
+        return has[:, j], x[:, j], y[:, j]
 
     def mid(a: str, b: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         i, j = c[a], c[b]
-        return has[i] & has[j], (x[i] + x[j]) / 2, (y[i] + y[j]) / 2
+        return has[:, i] & has[:, j], (x[:, i] + x[:, j]) / 2, (y[:, i] + y[:, j]) / 2
 
     head = first_of(mid("left_eye", "right_eye"), mid("left_ear", "right_ear"), one("nose"),
                     one("right_eye"), one("left_eye"), one("right_ear"), one("left_ear"))
     neck = first_of(mid("left_shoulder", "right_shoulder"), one("right_shoulder"),
                     one("left_shoulder"))
     limbs = [c[name] for name in MVOR10.keypoints[2:]]
-    return (np.vstack([head[0], neck[0], x[limbs]]), np.vstack([head[1], neck[1], y[limbs]]))
+    return (np.column_stack([head[0], neck[0], x[:, limbs]]),
+            np.column_stack([head[1], neck[1], y[:, limbs]]))
 
 
 def _extent(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Planes ``(K, N)`` -> ``x1, y1, x2, y2`` (N,) over present points (NaN if none)."""
-    # fmin/fmax skip NaN; a column without any point stays NaN
-    return (np.fmin.reduce(x, axis=0), np.fmin.reduce(y, axis=0),
-            np.fmax.reduce(x, axis=0), np.fmax.reduce(y, axis=0))
+    """Points ``(N, K)`` -> ``x1, y1, x2, y2`` (N,) over present points (NaN if none)."""
+    # fmin/fmax skip NaN; a row without any point stays NaN
+    return (np.fmin.reduce(x, axis=1), np.fmin.reduce(y, axis=1),
+            np.fmax.reduce(x, axis=1), np.fmax.reduce(y, axis=1))
 
 
 def match(persons: MvorPersons, det_box: np.ndarray, pred_scores: np.ndarray,
@@ -151,6 +160,13 @@ def match(persons: MvorPersons, det_box: np.ndarray, pred_scores: np.ndarray,
     order = stable_argsort(pred_image)  # file order kept within an image
     n_images = int(max(persons.image.max(initial=-1), pred_image.max(initial=-1))) + 1
     starts = np.searchsorted(pred_image[order], np.arange(n_images + 1))
+    if native.kernels is not None and g:  # the same rules, one loop over the pairs
+        native.kernels.mvor_match(
+            persons.box, persons.image.astype(np.int64),
+            np.ascontiguousarray(det_box, dtype=np.float64),
+            np.ascontiguousarray(pred_scores, dtype=np.float64), order.astype(np.int64),
+            starts.astype(np.int64), MIN_OVERLAP, SCORE_TIE, chosen)
+        return chosen
     counts = (starts[1:] - starts[:-1])[persons.image]
     total = int(counts.sum())
     if total == 0:
@@ -158,7 +174,7 @@ def match(persons: MvorPersons, det_box: np.ndarray, pred_scores: np.ndarray,
     seg_start = np.cumsum(counts) - counts
     pair_pred = order[np.arange(total) - np.repeat(seg_start - starts[persons.image], counts)]
 
-    gx1, gy1, gx2, gy2 = _extent(persons.x, persons.y)
+    gx1, gy1, gx2, gy2 = persons.box.T
     area = np.repeat((gx2 - gx1 + 1) * (gy2 - gy1 + 1), counts)
     det = np.take(det_box, pair_pred, axis=0)  # (pairs, 4)
     w = np.minimum(np.repeat(gx2, counts), det[:, 2])
@@ -189,14 +205,14 @@ def match(persons: MvorPersons, det_box: np.ndarray, pred_scores: np.ndarray,
 
 
 def joint_hits(persons: MvorPersons, pred_x: np.ndarray, pred_y: np.ndarray) -> np.ndarray:
-    """(G, 10) 1.0 where the person's matched prediction (MVOR planes ``(10, G)``, NaN when
+    """(G, 10) 1.0 where the person's matched prediction (MVOR points ``(G, 10)``, NaN when
     absent or unmatched) is within 0.2 x the person's scale."""
-    x1, y1, x2, y2 = _extent(persons.x, persons.y)
+    x1, y1, x2, y2 = persons.box.T
     scale = np.maximum(x2 - x1 + 1, y2 - y1 + 1)
     dx, dy = pred_x - persons.x, pred_y - persons.y
     dist = np.sqrt(dx * dx + dy * dy)
     with np.errstate(invalid="ignore"):
-        return (dist <= THRESHOLD * scale).T.astype(np.float64)
+        return (dist <= (THRESHOLD * scale)[:, None]).astype(np.float64)
 
 
 class MvorPrepared:
@@ -238,7 +254,7 @@ def prepare_mvor(gt: GroundTruth, preds: PredictionSource,
     mx = np.full(persons.x.shape, np.nan)
     my = np.full(persons.y.shape, np.nan)
     x, y = planes(np.take(predictions.keypoints, chosen[used], axis=0))
-    mx[:, used], my[:, used] = coco_to_mvor(x, y)
+    mx[used], my[used] = coco_to_mvor(x, y)
     hits = joint_hits(persons, mx, my)
     details = {"engine": "mpbench", "gt_persons": len(chosen),
                "matched_persons": int((chosen >= 0).sum()), "predictions": len(predictions)}

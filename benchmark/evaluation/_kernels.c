@@ -1,0 +1,201 @@
+/* Inner loops of the mvor-pck and mpii-pckh engines.
+ *
+ * Why this exists: with the inputs read natively (_records.c), what remained of these engines
+ * was two dozen whole-dataset numpy passes each, over arrays of every (GT person, prediction
+ * of its image) pair or every (person, joint); one loop here does the same work in a pass.
+ * Each function is the exact counterpart of a numpy function kept in mvor.py / mpii.py (used
+ * when this module is not built, and compared with it in tests): the same IEEE operations in
+ * the same order (compiled without FMA contraction), so the numbers are the same to the bit.
+ * Arrays come in through the buffer protocol (no numpy headers); shapes are checked in Python.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A C-contiguous buffer of `n` items of 8 bytes: float64 (`integer` 0) or int64 (1). */
+static int get_buf(PyObject *obj, Py_buffer *view, int integer, Py_ssize_t n, int writable) {
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) return -1;
+    const char *f = view->format;
+    int ok = view->itemsize == 8 && view->len == n * 8 && f != NULL
+             && (integer ? (strcmp(f, "q") == 0 || strcmp(f, "l") == 0) : strcmp(f, "d") == 0);
+    if (!ok) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "buffer must hold %zd contiguous %s items", n,
+                     integer ? "int64" : "float64");
+        return -1;
+    }
+    return 0;
+}
+
+static void release(Py_buffer *views, int n) {
+    for (int i = 0; i < n; i++) PyBuffer_Release(views + i);
+}
+
+PyDoc_STRVAR(mvor_match_doc,
+"mvor_match(gt_box, gt_image, det_box, scores, order, starts, min_overlap, tie, chosen)\n\n"
+"MVOR's matching (see mvor.match): for GT person g (box gt_box[g] = x1, y1, x2, y2 of its\n"
+"labelled joints, image gt_image[g]), the predictions of its image are order[starts[img]:\n"
+"starts[img + 1]] (file order); candidates cover more than `min_overlap` of the GT box (+1\n"
+"pixel widths); chosen[g] = the first of them, in that order, whose score is within `tie` of\n"
+"the best candidate score, or -1.");
+
+static PyObject *mvor_match(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[7];
+    double min_overlap, tie;
+    if (!PyArg_ParseTuple(args, "OOOOOOddO", o, o + 1, o + 2, o + 3, o + 4, o + 5, &min_overlap,
+                          &tie, o + 6))
+        return NULL;
+    Py_buffer b[7];
+    Py_ssize_t g = PyObject_Length(o[1]), n = PyObject_Length(o[3]), m = PyObject_Length(o[5]);
+    if (g < 0 || n < 0 || m < 1) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "mvor_match: bad array lengths");
+        return NULL;
+    }
+    Py_ssize_t sizes[7] = {4 * g, g, 4 * n, n, n, m, g};
+    int integer[7] = {0, 1, 0, 0, 1, 1, 1};
+    for (int i = 0; i < 7; i++) {
+        if (get_buf(o[i], b + i, integer[i], sizes[i], i == 6) < 0) {
+            release(b, i);
+            return NULL;
+        }
+    }
+    const double *gbox = b[0].buf, *dbox = b[2].buf, *score = b[3].buf;
+    const int64_t *gimg = b[1].buf, *order = b[4].buf, *starts = b[5].buf;
+    int64_t *chosen = b[6].buf;
+    int bad = 0;
+    for (Py_ssize_t k = 0; k < g && !bad; k++) {
+        int64_t img = gimg[k];
+        chosen[k] = -1;
+        if (img < 0 || img + 1 >= m) {
+            bad = 1;
+            break;
+        }
+        double gx1 = gbox[4 * k], gy1 = gbox[4 * k + 1], gx2 = gbox[4 * k + 2],
+               gy2 = gbox[4 * k + 3];
+        double area = (gx2 - gx1 + 1) * (gy2 - gy1 + 1);
+        double best = -INFINITY;
+        int64_t lo = starts[img], hi = starts[img + 1];
+        for (int64_t q = lo; q < hi; q++) {
+            const double *d = dbox + 4 * order[q];
+            double w = (gx2 < d[2] ? gx2 : d[2]) - (gx1 > d[0] ? gx1 : d[0]) + 1;
+            double h = (gy2 < d[3] ? gy2 : d[3]) - (gy1 > d[1] ? gy1 : d[1]) + 1;
+            w = w < 0 ? 0 : w; /* NaN stays NaN (a prediction without joints): never a candidate */
+            h = h < 0 ? 0 : h;
+            double cover = (w * h) / area;
+            double s = score[order[q]];
+            if (cover > min_overlap && s > best) best = s;
+        }
+        if (best == -INFINITY) continue;
+        for (int64_t q = lo; q < hi; q++) {
+            if (fabs(score[order[q]] - best) < tie) {
+                chosen[k] = order[q];
+                break;
+            }
+        }
+    }
+    release(b, 7);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "mvor_match: image position out of range");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(pckh_doc,
+"pckh(gt_kp, normaliser, pred_kp, chosen, curve, scaled, first)\n\n"
+"MPII PCKh per (person, joint) (see mpii.scaled_errors and mpii.first_hits): gt_kp (G, K, 3)\n"
+"with the third value > 0 for a labelled joint, normaliser (G,), pred_kp (N, K, 3), chosen\n"
+"(G,) the paired prediction or -1. Writes scaled (G, K) = |pred - gt| / normaliser (NaN when\n"
+"unpaired) and first (G, K) = the first index i with scaled <= curve[i] (len(curve) when\n"
+"none, or when the joint is unlabelled or its error not finite). The curve must ascend.");
+
+static PyObject *pckh(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[7];
+    if (!PyArg_ParseTuple(args, "OOOOOOO", o, o + 1, o + 2, o + 3, o + 4, o + 5, o + 6))
+        return NULL;
+    Py_ssize_t g = PyObject_Length(o[1]), c = PyObject_Length(o[4]);
+    Py_ssize_t k = g > 0 ? PyObject_Size(o[5]) : 0; /* scaled is (G, K): len() is G */
+    if (g < 0 || c < 1 || k < 0) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "pckh: bad array lengths");
+        return NULL;
+    }
+    Py_buffer sc;
+    if (PyObject_GetBuffer(o[5], &sc, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    k = g > 0 ? sc.len / 8 / g : 0;
+    PyBuffer_Release(&sc);
+    Py_buffer pr;
+    if (PyObject_GetBuffer(o[2], &pr, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    Py_ssize_t n = k > 0 ? pr.len / 8 / (3 * k) : 0;
+    PyBuffer_Release(&pr);
+    Py_buffer b[7];
+    Py_ssize_t sizes[7] = {3 * g * k, g, 3 * n * k, g, c, g * k, g * k};
+    int integer[7] = {0, 0, 0, 1, 0, 0, 1};
+    for (int i = 0; i < 7; i++) {
+        if (get_buf(o[i], b + i, integer[i], sizes[i], i >= 5) < 0) {
+            release(b, i);
+            return NULL;
+        }
+    }
+    const double *gt = b[0].buf, *norm = b[1].buf, *pred = b[2].buf, *curve = b[4].buf;
+    const int64_t *chosen = b[3].buf;
+    double *scaled = b[5].buf;
+    int64_t *first = b[6].buf;
+    int bad = 0;
+    for (Py_ssize_t p = 0; p < g && !bad; p++) {
+        int64_t q = chosen[p];
+        if (q >= n) {
+            bad = 1;
+            break;
+        }
+        for (Py_ssize_t j = 0; j < k; j++) {
+            const double *gj = gt + 3 * (p * k + j);
+            double s = NAN;
+            if (q >= 0) {
+                const double *pj = pred + 3 * (q * k + j);
+                double dx = pj[0] - gj[0], dy = pj[1] - gj[1];
+                s = sqrt(dx * dx + dy * dy) / norm[p];
+            }
+            scaled[p * k + j] = s;
+            /* first_hits' arithmetic, without branches (random errors mispredict them):
+             * e = ceil(100 s) clipped to [0, c], then one step down or up, settled by the
+             * thresholds themselves */
+            double x = (s < 1 ? s : 1) * 100; /* NaN: handled by `valid` below */
+            x = x > 0 ? x : 0;
+            Py_ssize_t e = (Py_ssize_t)x;
+            e += (double)e < x;
+            e = e < c ? e : c;
+            e -= (e > 0) & (s <= curve[e > 0 ? e - 1 : 0]);
+            e += (e < c) & (s > curve[e < c ? e : c - 1]);
+            int valid = gj[2] > 0 && isfinite(s);
+            Py_ssize_t i = valid ? e : c;
+            first[p * k + j] = i;
+        }
+    }
+    release(b, 7);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "pckh: chosen prediction out of range");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"mvor_match", mvor_match, METH_VARARGS, mvor_match_doc},
+    {"pckh", pckh, METH_VARARGS, pckh_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernels",
+    "Inner loops of the mvor-pck and mpii-pckh engines (see _kernels.c).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
