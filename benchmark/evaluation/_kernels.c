@@ -107,46 +107,56 @@ static PyObject *mvor_match(PyObject *self, PyObject *args) {
 }
 
 PyDoc_STRVAR(pckh_doc,
-"pckh(gt_kp, normaliser, pred_kp, chosen, curve, scaled, first)\n\n"
+"pckh(gt_kp, normaliser, pred_kp, chosen, curve, scaled, first, counts)\n\n"
 "MPII PCKh per (person, joint) (see mpii.scaled_errors and mpii.first_hits): gt_kp (G, K, 3)\n"
 "with the third value > 0 for a labelled joint, normaliser (G,), pred_kp (N, K, 3), chosen\n"
 "(G,) the paired prediction or -1. Writes scaled (G, K) = |pred - gt| / normaliser (NaN when\n"
-"unpaired) and first (G, K) = the first index i with scaled <= curve[i] (len(curve) when\n"
-"none, or when the joint is unlabelled or its error not finite). The curve must ascend.");
+"unpaired; not written when scaled is None) and first (G, K) = the first index i with\n"
+"scaled <= curve[i] (len(curve) when none, or when the joint is unlabelled or its error not\n"
+"finite). counts (K, len(curve) + 1), unless None, receives the histogram of first per joint.\n"
+"The curve must ascend.");
+
+/* Release those of the first n buffers that were acquired (optional ones may not be). */
+static void release_used(Py_buffer *views, const int *used, int n) {
+    for (int i = 0; i < n; i++)
+        if (used[i]) PyBuffer_Release(views + i);
+}
 
 static PyObject *pckh(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *o[7];
-    if (!PyArg_ParseTuple(args, "OOOOOOO", o, o + 1, o + 2, o + 3, o + 4, o + 5, o + 6))
+    PyObject *o[8];
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", o, o + 1, o + 2, o + 3, o + 4, o + 5, o + 6, o + 7))
         return NULL;
     Py_ssize_t g = PyObject_Length(o[1]), c = PyObject_Length(o[4]);
-    Py_ssize_t k = g > 0 ? PyObject_Size(o[5]) : 0; /* scaled is (G, K): len() is G */
-    if (g < 0 || c < 1 || k < 0) {
+    if (g < 0 || c < 1) {
         PyErr_Clear();
         PyErr_SetString(PyExc_ValueError, "pckh: bad array lengths");
         return NULL;
     }
-    Py_buffer sc;
-    if (PyObject_GetBuffer(o[5], &sc, PyBUF_C_CONTIGUOUS) < 0) return NULL;
-    k = g > 0 ? sc.len / 8 / g : 0;
-    PyBuffer_Release(&sc);
+    Py_buffer fb; /* first is (G, K): K from its size */
+    if (PyObject_GetBuffer(o[6], &fb, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    Py_ssize_t k = g > 0 ? fb.len / 8 / g : 0;
+    PyBuffer_Release(&fb);
+    int with_scaled = o[5] != Py_None, with_counts = o[7] != Py_None;
     Py_buffer pr;
     if (PyObject_GetBuffer(o[2], &pr, PyBUF_C_CONTIGUOUS) < 0) return NULL;
     Py_ssize_t n = k > 0 ? pr.len / 8 / (3 * k) : 0;
     PyBuffer_Release(&pr);
-    Py_buffer b[7];
-    Py_ssize_t sizes[7] = {3 * g * k, g, 3 * n * k, g, c, g * k, g * k};
-    int integer[7] = {0, 0, 0, 1, 0, 0, 1};
-    for (int i = 0; i < 7; i++) {
-        if (get_buf(o[i], b + i, integer[i], sizes[i], i >= 5) < 0) {
-            release(b, i);
+    Py_buffer b[8];
+    Py_ssize_t sizes[8] = {3 * g * k, g, 3 * n * k, g, c, g * k, g * k, k * (c + 1)};
+    int integer[8] = {0, 0, 0, 1, 0, 0, 1, 1};
+    int used[8] = {1, 1, 1, 1, 1, with_scaled, 1, with_counts};
+    for (int i = 0; i < 8; i++) {
+        if (used[i] && get_buf(o[i], b + i, integer[i], sizes[i], i >= 5) < 0) {
+            release_used(b, used, i);
             return NULL;
         }
     }
     const double *gt = b[0].buf, *norm = b[1].buf, *pred = b[2].buf, *curve = b[4].buf;
     const int64_t *chosen = b[3].buf;
-    double *scaled = b[5].buf;
-    int64_t *first = b[6].buf;
+    double *scaled = with_scaled ? b[5].buf : NULL;
+    int64_t *first = b[6].buf, *counts = with_counts ? b[7].buf : NULL;
+    if (counts != NULL) memset(counts, 0, (size_t)(k * (c + 1)) * sizeof(int64_t));
     int bad = 0;
     for (Py_ssize_t p = 0; p < g && !bad; p++) {
         int64_t q = chosen[p];
@@ -162,7 +172,7 @@ static PyObject *pckh(PyObject *self, PyObject *args) {
                 double dx = pj[0] - gj[0], dy = pj[1] - gj[1];
                 s = sqrt(dx * dx + dy * dy) / norm[p];
             }
-            scaled[p * k + j] = s;
+            if (scaled != NULL) scaled[p * k + j] = s;
             /* first_hits' arithmetic, without branches (random errors mispredict them):
              * e = ceil(100 s) clipped to [0, c], then one step down or up, settled by the
              * thresholds themselves */
@@ -176,9 +186,10 @@ static PyObject *pckh(PyObject *self, PyObject *args) {
             int valid = gj[2] > 0 && isfinite(s);
             Py_ssize_t i = valid ? e : c;
             first[p * k + j] = i;
+            if (counts != NULL) counts[j * (c + 1) + i]++;
         }
     }
-    release(b, 7);
+    release_used(b, used, 8);
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "pckh: chosen prediction out of range");
         return NULL;
@@ -186,8 +197,99 @@ static PyObject *pckh(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(mvor_hits_doc,
+"mvor_hits(gt_kp, gt_box, pred_kp, chosen, sources, threshold, hits)\n\n"
+"MVOR's joint test (see mvor.coco_to_mvor and mvor.joint_hits): gt_kp (G, J, 3) with (0, 0)\n"
+"unlabelled, gt_box (G, 4) its labelled extent, pred_kp (N, K, 3) with (0, 0) absent, chosen\n"
+"(G,) the matched prediction or -1. sources (J, S, 2) int64 lists, per GT joint, the\n"
+"prediction joints to use in order of preference: (a, b) is the mid-point of a and b when both\n"
+"are present, (a, -1) joint a alone, (-1, -1) ends the list. hits (G, J) receives 1.0 where\n"
+"the joint is within threshold x max(box width + 1, box height + 1), else 0.0.");
+
+static PyObject *mvor_hits(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[6];
+    double threshold;
+    if (!PyArg_ParseTuple(args, "OOOOOdO", o, o + 1, o + 2, o + 3, o + 4, &threshold, o + 5))
+        return NULL;
+    Py_buffer b[6];
+    int integer[6] = {0, 0, 0, 1, 1, 0};
+    for (int i = 0; i < 6; i++) { /* sizes are checked below, once the shapes are known */
+        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (i == 5 ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(o[i], b + i, flags) < 0) {
+            release(b, i);
+            return NULL;
+        }
+        const char *f = b[i].format;
+        if (b[i].itemsize != 8 || f == NULL
+            || !(integer[i] ? (strcmp(f, "q") == 0 || strcmp(f, "l") == 0) : strcmp(f, "d") == 0)) {
+            release(b, i + 1);
+            PyErr_SetString(PyExc_ValueError, "mvor_hits: arrays must be float64 / int64");
+            return NULL;
+        }
+    }
+    Py_ssize_t g = b[3].len / 8, j_count = b[1].len / 8 == 4 * g && g ? b[0].len / 8 / (3 * g) : 0;
+    Py_ssize_t s_count = j_count ? b[4].len / 8 / (2 * j_count) : 0;
+    Py_ssize_t k = 0, n = 0;
+    if (b[4].ndim == 3 && b[2].ndim == 3) {
+        k = b[2].shape[1];
+        n = b[2].shape[0];
+    }
+    if (g == 0 || j_count == 0 || s_count == 0 || k == 0 || b[2].shape[2] != 3
+        || b[0].len / 8 != 3 * g * j_count || b[4].len / 8 != 2 * j_count * s_count
+        || b[5].len / 8 != g * j_count) {
+        release(b, 6);
+        PyErr_SetString(PyExc_ValueError, "mvor_hits: inconsistent shapes");
+        return NULL;
+    }
+    const double *gt = b[0].buf, *box = b[1].buf, *pred = b[2].buf;
+    const int64_t *chosen = b[3].buf, *src = b[4].buf;
+    double *hits = b[5].buf;
+    int bad = 0;
+    for (Py_ssize_t p = 0; p < g && !bad; p++) {
+        int64_t q = chosen[p];
+        double scale_x = box[4 * p + 2] - box[4 * p] + 1, scale_y = box[4 * p + 3] - box[4 * p + 1] + 1;
+        double limit = threshold * (scale_x > scale_y ? scale_x : scale_y);
+        for (Py_ssize_t j = 0; j < j_count; j++) hits[p * j_count + j] = 0.0;
+        if (q < 0) continue;
+        if (q >= n) {
+            bad = 1;
+            break;
+        }
+        const double *pk = pred + 3 * k * q;
+        for (Py_ssize_t j = 0; j < j_count; j++) {
+            const double *gj = gt + 3 * (p * j_count + j);
+            if (gj[0] == 0 && gj[1] == 0) continue; /* unlabelled */
+            double px = NAN, py = NAN;
+            for (Py_ssize_t t = 0; t < s_count; t++) {
+                const int64_t *ab = src + 2 * (j * s_count + t);
+                if (ab[0] < 0 || ab[0] >= k || ab[1] >= k) break;
+                const double *pa = pk + 3 * ab[0];
+                if (pa[0] == 0 && pa[1] == 0) continue; /* absent */
+                if (ab[1] < 0) {
+                    px = pa[0], py = pa[1];
+                    break;
+                }
+                const double *pb = pk + 3 * ab[1];
+                if (pb[0] == 0 && pb[1] == 0) continue;
+                px = (pa[0] + pb[0]) / 2, py = (pa[1] + pb[1]) / 2;
+                break;
+            }
+            double dx = px - gj[0], dy = py - gj[1];
+            hits[p * j_count + j] = sqrt(dx * dx + dy * dy) <= limit ? 1.0 : 0.0;
+        }
+    }
+    release(b, 6);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "mvor_hits: chosen prediction out of range");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"mvor_match", mvor_match, METH_VARARGS, mvor_match_doc},
+    {"mvor_hits", mvor_hits, METH_VARARGS, mvor_hits_doc},
     {"pckh", pckh, METH_VARARGS, pckh_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -326,7 +326,72 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(all_have_doc,
+"all_have(records, key) -> int\n\n"
+"-1 when every item of the list is a dict holding `key`, else the index of the first that is\n"
+"not.");
+
+static PyObject *all_have(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *records, *key;
+    if (!PyArg_ParseTuple(args, "O!U", &PyList_Type, &records, &key)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(records);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *rec = PyList_GET_ITEM(records, i);
+        if (!PyDict_Check(rec) || PyDict_Contains(rec, key) != 1) {
+            PyErr_Clear();
+            return PyLong_FromSsize_t(i);
+        }
+    }
+    return PyLong_FromSsize_t(-1);
+}
+
+PyDoc_STRVAR(index_of_doc,
+"index_of(records, key) -> (list, dict) or None\n\n"
+"The values of `key` in a list of dicts, in order, and {value: position} (the last position\n"
+"of a repeated value, as a dict comprehension gives). None when a record is not a dict, lacks\n"
+"the key or holds an unhashable value.");
+
+static PyObject *index_of(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *records, *key;
+    if (!PyArg_ParseTuple(args, "O!U", &PyList_Type, &records, &key)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(records);
+    PyObject *ids = PyList_New(n), *index = PyDict_New();
+    if (ids == NULL || index == NULL) goto fail;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *rec = PyList_GET_ITEM(records, i);
+        PyObject *v = PyDict_Check(rec) ? PyDict_GetItemWithError(rec, key) : NULL;
+        if (v == NULL) {
+            if (PyErr_Occurred()) goto fail;
+            goto refuse;
+        }
+        Py_INCREF(v);
+        PyList_SET_ITEM(ids, i, v);
+        PyObject *pos = PyLong_FromSsize_t(i);
+        if (pos == NULL) goto fail;
+        int rc = PyDict_SetItem(index, v, pos);
+        Py_DECREF(pos);
+        if (rc < 0) {
+            if (!PyErr_ExceptionMatches(PyExc_TypeError)) goto fail;
+            PyErr_Clear();
+            goto refuse;
+        }
+    }
+    return Py_BuildValue("(NN)", ids, index);
+refuse:
+    Py_DECREF(ids);
+    Py_DECREF(index);
+    Py_RETURN_NONE;
+fail:
+    Py_XDECREF(ids);
+    Py_XDECREF(index);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"index_of", index_of, METH_VARARGS, index_of_doc},
+    {"all_have", all_have, METH_VARARGS, all_have_doc},
     {"fill_rows", fill_rows, METH_VARARGS, fill_rows_doc},
     {"gather", gather, METH_VARARGS, gather_doc},
     {"table", table, METH_VARARGS, table_doc},

@@ -237,13 +237,23 @@ class GroundTruth:
         return self.data["annotations"]
 
     @cached_property
+    def _image_ids_and_index(self) -> tuple[list[Any], dict[Any, int]]:
+        if native.records is not None:
+            both = native.records.index_of(self.images, "id")
+            if both is not None:
+                return both
+        ids = [img["id"] for img in self.images]
+        return ids, {iid: i for i, iid in enumerate(ids)}
+
+    @property
     def image_ids(self) -> list[Any]:
         """Image ids in file order (the order of every per-image result)."""
-        return [img["id"] for img in self.images]
+        return self._image_ids_and_index[0]
 
-    @cached_property
+    @property
     def image_index(self) -> dict[Any, int]:
-        return {iid: i for i, iid in enumerate(self.image_ids)}
+        """Position of each image id in ``images`` (the last one, for a repeated id)."""
+        return self._image_ids_and_index[1]
 
     @cached_property
     def annotations_by_image(self) -> list[list[dict]]:
@@ -347,7 +357,9 @@ def load_ground_truth(gt: str | Path | dict | GroundTruth) -> GroundTruth:
 
 def _all_have(records: list, key: str) -> bool:
     """Whether every record is a dict holding ``key`` (without a Python-level loop)."""
-    return (set(map(type, records)) <= {dict}
+    if native.records is not None:
+        return native.records.all_have(records, key) < 0
+    return (all(isinstance(r, dict) for r in records)
             and all(map(dict.__contains__, records, itertools.repeat(key))))
 
 

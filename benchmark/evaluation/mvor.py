@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -52,14 +53,26 @@ GROUPS = (("Head", "head", "neck"), ("Shoulder", "left_shoulder", "right_shoulde
 class MvorPersons:
     """The evaluated GT persons, in the reference's order (image file order, then annotation).
 
-    Points are stored person-major, ``(G, 10)`` per coordinate (the layout the inputs are read
-    in, so no transposition), NaN where unlabelled.
+    Points are stored person-major (the layout the inputs are read in), (0, 0) where
+    unlabelled in ``kp``, NaN in ``x`` and ``y``.
     """
 
-    x: np.ndarray  # (G, 10)
-    y: np.ndarray  # (G, 10)
+    kp: np.ndarray  # (G, 10, 3), C-contiguous
     box: np.ndarray  # (G, 4) x1, y1, x2, y2 of the labelled joints
     image: np.ndarray  # (G,) image position in the GT file
+
+    @cached_property
+    def _xy(self) -> tuple[np.ndarray, np.ndarray]:
+        return planes(self.kp)
+
+    @property
+    def x(self) -> np.ndarray:
+        """``(G, 10)``, NaN where unlabelled."""
+        return self._xy[0]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._xy[1]
 
     @property
     def points(self) -> np.ndarray:
@@ -99,44 +112,58 @@ def gt_persons(gt: GroundTruth) -> MvorPersons:
         except ValueError:
             raise gt.error(keypoint_problem(anns[int(order[bad_row(rows, 3 * k)])], k)) from None
         box = present_boxes(kp)
-    x, y = planes(kp)
     keep = ~np.isnan(box[:, 0])  # a person without a labelled joint is not evaluated
     if keep.all():
-        return MvorPersons(x, y, box, pos)
-    return MvorPersons(x[keep], y[keep], box[keep], pos[keep])
+        return MvorPersons(np.ascontiguousarray(kp), box, pos)
+    return MvorPersons(kp[keep], box[keep], pos[keep])
+
+
+#: For each MVOR joint, the COCO-17 joints that give it, in order of preference: a pair gives
+#: its mid-point (when both are present), a single name that joint.
+SOURCES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "head": (("left_eye", "right_eye"), ("left_ear", "right_ear"), ("nose",), ("right_eye",),
+             ("left_eye",), ("right_ear",), ("left_ear",)),
+    "neck": (("left_shoulder", "right_shoulder"), ("right_shoulder",), ("left_shoulder",)),
+    **{name: ((name,),) for name in MVOR10.keypoints[2:]},
+}
+
+
+def _source_table() -> np.ndarray:
+    """:data:`SOURCES` as COCO indices ``(10, S, 2)`` for the native kernel: ``(a, -1)`` one
+    joint, ``(a, b)`` a mid-point, ``(-1, -1)`` the end of a joint's list."""
+    width = max(len(options) for options in SOURCES.values())
+    table = np.full((MVOR10.num_keypoints, width, 2), -1, dtype=np.int64)
+    for j, name in enumerate(MVOR10.keypoints):
+        for t, option in enumerate(SOURCES[name]):
+            table[j, t, :len(option)] = [COCO17.index[n] for n in option]
+    return table
+
+
+SOURCE_TABLE = _source_table()
 
 
 def coco_to_mvor(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """COCO-17 points ``(N, 17)`` (NaN = absent) -> MVOR-10 points ``(N, 10)``.
+    """COCO-17 points ``(N, 17)`` (NaN = absent) -> MVOR-10 points ``(N, 10)`` (:data:`SOURCES`).
 
     Head: mid-eyes, else mid-ears, else nose, else the one eye, else the one ear.
     Neck: mid-shoulders, else the one shoulder. The other joints are the same names.
     """
     c = COCO17.index
     has = ~np.isnan(x)
-
-    def first_of(*options: tuple[np.ndarray, np.ndarray, np.ndarray]
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        ox, oy = np.full(len(x), np.nan), np.full(len(x), np.nan)
-        for present, vx, vy in reversed(options):
-            ox, oy = np.where(present, vx, ox), np.where(present, vy, oy)
-        return ox, oy
-
-    def one(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        j = c[name]
-        return has[:, j], x[:, j], y[:, j]
-
-    def mid(a: str, b: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        i, j = c[a], c[b]
-        return has[:, i] & has[:, j], (x[:, i] + x[:, j]) / 2, (y[:, i] + y[:, j]) / 2
-
-    head = first_of(mid("left_eye", "right_eye"), mid("left_ear", "right_ear"), one("nose"),
-                    one("right_eye"), one("left_eye"), one("right_ear"), one("left_ear"))
-    neck = first_of(mid("left_shoulder", "right_shoulder"), one("right_shoulder"),
-                    one("left_shoulder"))
-    limbs = [c[name] for name in MVOR10.keypoints[2:]]
-    return (np.column_stack([head[0], neck[0], x[:, limbs]]),
-            np.column_stack([head[1], neck[1], y[:, limbs]]))
+    out_x = np.full((len(x), MVOR10.num_keypoints), np.nan)
+    out_y = np.full((len(x), MVOR10.num_keypoints), np.nan)
+    for j, name in enumerate(MVOR10.keypoints):
+        for option in reversed(SOURCES[name]):  # the preferred option is written last
+            idx = [c[n] for n in option]
+            present = np.logical_and.reduce([has[:, i] for i in idx])
+            if len(idx) == 2:
+                a, b = idx
+                vx, vy = (x[:, a] + x[:, b]) / 2, (y[:, a] + y[:, b]) / 2
+            else:
+                vx, vy = x[:, idx[0]], y[:, idx[0]]
+            out_x[:, j] = np.where(present, vx, out_x[:, j])
+            out_y[:, j] = np.where(present, vy, out_y[:, j])
+    return out_x, out_y
 
 
 def _extent(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -249,13 +276,17 @@ def prepare_mvor(gt: GroundTruth, preds: PredictionSource,
     predictions: Predictions = load_predictions(preds, gt, COCO17.num_keypoints, arrays=True)
     chosen = match(persons, predictions.present_boxes, predictions.scores,
                    predictions.image_positions(gt))
-    # only the chosen predictions are converted to MVOR's joints
-    used = chosen >= 0
-    mx = np.full(persons.x.shape, np.nan)
-    my = np.full(persons.y.shape, np.nan)
-    x, y = planes(np.take(predictions.keypoints, chosen[used], axis=0))
-    mx[used], my[used] = coco_to_mvor(x, y)
-    hits = joint_hits(persons, mx, my)
+    if native.kernels is not None and len(chosen):  # the same rules, one loop over persons
+        hits = np.empty(persons.kp.shape[:2])
+        native.kernels.mvor_hits(persons.kp, persons.box, predictions.keypoints, chosen,
+                                 SOURCE_TABLE, THRESHOLD, hits)
+    else:  # only the chosen predictions are converted to MVOR's joints
+        used = chosen >= 0
+        mx = np.full(persons.x.shape, np.nan)
+        my = np.full(persons.y.shape, np.nan)
+        x, y = planes(np.take(predictions.keypoints, chosen[used], axis=0))
+        mx[used], my[used] = coco_to_mvor(x, y)
+        hits = joint_hits(persons, mx, my)
     details = {"engine": "mpbench", "gt_persons": len(chosen),
                "matched_persons": int((chosen >= 0).sum()), "predictions": len(predictions)}
     return MvorPrepared(hits, persons.image, details)
