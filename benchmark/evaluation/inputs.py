@@ -491,7 +491,7 @@ def _fast_fields(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | N
                 return None
             if category_ids is not None and not set(cat_ids) <= category_ids:
                 return None
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # an int too big for a float
         return None
     return image_ids, score_arr
 
@@ -547,7 +547,7 @@ def _record_problem(rec: Any, gt: GroundTruth, k: int, category_ids: set[Any] | 
     if not all(isinstance(v, (int, float)) for v in kps):
         return "has a non-numeric keypoint value"
     if not all(_finite(v) for v in kps):
-        return "has a non-finite keypoint value (NaN or infinity)"
+        return "has a non-finite keypoint value (NaN, infinity or a number too large for a double)"
     score = rec["score"]
     if not isinstance(score, (int, float)) or not _finite(score):
         return f"has a non-numeric or non-finite score {score!r}"

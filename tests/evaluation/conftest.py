@@ -11,6 +11,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmark.evaluation import native
+
+
+@pytest.fixture(params=["native", "numpy"])
+def engine_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the compiled helpers (``benchmark.evaluation.native``) and again with
+    their numpy counterparts: both must give every number the test expects."""
+    if request.param == "numpy":
+        monkeypatch.setattr(native, "records", None)
+        monkeypatch.setattr(native, "kernels", None)
+    elif native.records is None or native.kernels is None:
+        pytest.fail("the native modules are not built: run `make install` (pip install -e .)")
+    return request.param
+
 
 @pytest.fixture(scope="session")
 def xtcoco_dir(real_fixtures: Path) -> Path:

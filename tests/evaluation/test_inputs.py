@@ -10,6 +10,9 @@ import pytest
 
 from benchmark.evaluation import EvaluationInputError, evaluate, mpii_mat_to_coco
 
+#: every test runs with the compiled helpers and with their numpy counterparts
+pytestmark = pytest.mark.usefixtures("engine_mode")
+
 VALID_K = {"coco": 17, "crowdpose": 14, "mvor-pck": 17, "mpii-pckh": 16, "posetrack-map": 17}
 
 

@@ -13,6 +13,9 @@ from benchmark.datasets.layouts import MPII16
 from benchmark.evaluation import evaluate, mpii_mat_to_coco
 from tests.evaluation import references
 
+#: every test runs with the compiled helpers and with their numpy counterparts
+pytestmark = pytest.mark.usefixtures("engine_mode")
+
 IDX = MPII16.index
 
 

@@ -11,6 +11,9 @@ from benchmark.datasets.layouts import COCO17, MVOR10
 from benchmark.evaluation import evaluate
 from tests.evaluation import references
 
+#: every test runs with the compiled helpers and with their numpy counterparts
+pytestmark = pytest.mark.usefixtures("engine_mode")
+
 M, C = MVOR10.index, COCO17.index
 GROUPS = ("Head", "Shoulder", "Hip", "Elbow", "Wrist")
 

@@ -12,6 +12,9 @@ from benchmark.evaluation import evaluate
 from benchmark.evaluation.geometry import strictly_inside
 from tests.evaluation import references
 
+#: every test runs with the compiled helpers and with their numpy counterparts
+pytestmark = pytest.mark.usefixtures("engine_mode")
+
 IDX = POSETRACK17.index
 TWO_PERSONS = 10094730000  # frame 009473/000000: persons A and B, two ignore regions
 

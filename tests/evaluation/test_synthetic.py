@@ -35,6 +35,9 @@ from benchmark.evaluation.posetrack import head_size, head_sizes
 from benchmark.evaluation.protocols import get_protocol
 from tests.evaluation import references, synthetic
 
+#: every test runs with the compiled helpers and with their numpy counterparts
+pytestmark = pytest.mark.usefixtures("engine_mode")
+
 
 def _assert_same(ours: dict[str, float], ref: dict[str, float], atol: float) -> None:
     assert ours.keys() == ref.keys()
