@@ -278,8 +278,9 @@ def prepare_mvor(gt: GroundTruth, preds: PredictionSource,
                    predictions.image_positions(gt))
     if native.kernels is not None and len(chosen):  # the same rules, one loop over persons
         hits = np.empty(persons.kp.shape[:2])
-        native.kernels.mvor_hits(persons.kp, persons.box, predictions.keypoints, chosen,
-                                 SOURCE_TABLE, THRESHOLD, hits)
+        native.kernels.mvor_hits(persons.kp, persons.box,
+                                 np.ascontiguousarray(predictions.keypoints, dtype=np.float64),
+                                 chosen, SOURCE_TABLE, THRESHOLD, hits)
     else:  # only the chosen predictions are converted to MVOR's joints
         used = chosen >= 0
         mx = np.full(persons.x.shape, np.nan)

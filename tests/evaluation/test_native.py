@@ -197,3 +197,37 @@ def test_kernels_equal_numpy_on_dense_random_sets() -> None:
         for protocol, gt, preds in (("mvor-pck", mvor_gt, mvor_preds),
                                     ("mpii-pckh", mpii_gt, mpii_preds)):
             _same(*both(lambda p=protocol, g=gt, r=preds: evaluate(p, g, r).stats))
+
+
+class _Hostile:
+    """An image id whose hash empties the list being read (what a careless C loop would not
+    survive)."""
+
+    def __init__(self, victim: list) -> None:
+        self.victim = victim
+
+    def __hash__(self) -> int:
+        self.victim.clear()
+        return 1
+
+    def __eq__(self, other: object) -> bool:
+        return True  # found: the loop goes on to the next record
+
+
+def test_native_readers_survive_a_list_changed_by_hashing() -> None:
+    assert native.records is not None
+    records = [{"image_id": 1, "category_id": 1, "keypoints": [1.0, 2.0, 1.0], "score": 0.5}
+               for _ in range(4)]
+    records[1]["image_id"] = _Hostile(records)
+    with pytest.raises(RuntimeError, match="changed size"):
+        native.records.gather(records, 3, {1: 0}, None, np.empty((4, 3)), np.empty(4),
+                              np.empty(4, dtype=np.int64), None)
+    records = [{"image_id": 1, "kp": [1.0, 2.0, 1.0]} for _ in range(4)]
+    records[1]["image_id"] = _Hostile(records)
+    with pytest.raises(RuntimeError, match="changed size"):
+        native.records.table(records, "image_id", {1: 0}, np.empty(4, dtype=np.int64),
+                             [("kp", 3, np.empty((4, 3)), np.empty(4, dtype=np.int64))])
+    images = [{"id": 1}, {"id": 2}, {"id": 3}]
+    images[0]["id"] = _Hostile(images)
+    with pytest.raises(RuntimeError, match="changed size"):
+        native.records.index_of(images, "id")
