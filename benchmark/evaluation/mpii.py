@@ -200,22 +200,17 @@ def first_hits(scaled: np.ndarray, labelled: np.ndarray) -> np.ndarray:
     and unlabelled joints (never hits). A joint is a hit at ``CURVE[i]`` exactly when
     ``i >= first``.
 
-    As the thresholds are ``i * 0.01`` (``np.arange`` computes them so), ``first`` is
-    ``ceil(100 * scaled)`` give or take one, settled by comparing with the thresholds
-    themselves.
+    As the thresholds are 0.01 apart, ``first`` is ``ceil(100 * scaled)`` give or take one,
+    settled by comparing with the thresholds themselves.
     """
     n = len(CURVE)
     with np.errstate(invalid="ignore"):
-        f = np.clip(scaled, -1.0, 1.0)
-        f *= 100
-        np.ceil(f, out=f)
-        np.clip(f, 0, n, out=f)
-        first = f.astype(np.int64)
-        f -= 1
-        f *= 0.01  # CURVE[first - 1]
-        first -= (first > 0) & (scaled <= f)  # one too high
-        first += (first < n) & (scaled > np.minimum(first, n - 1) * 0.01)  # one too low
-    np.copyto(first, n, where=~labelled | ~np.isfinite(scaled))
+        first = np.ceil(np.clip(scaled, -1.0, 1.0) * 100).astype(np.int64)
+        np.clip(first, 0, n, out=first)
+        lower = np.maximum(first - 1, 0)
+        first -= (first > 0) & (scaled <= CURVE[lower])  # one too high
+        first += (first < n) & (scaled > CURVE[np.minimum(first, n - 1)])  # one too low
+    first[~labelled | ~np.isfinite(scaled)] = n
     return first
 
 

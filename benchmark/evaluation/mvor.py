@@ -74,11 +74,6 @@ class MvorPersons:
     def y(self) -> np.ndarray:
         return self._xy[1]
 
-    @property
-    def points(self) -> np.ndarray:
-        """The same points as a ``(G, 10, 2)`` array (a copy)."""
-        return np.stack([self.x, self.y], axis=2)
-
 
 def planes(kp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(N, K, >=2)`` keypoints -> ``x, y`` ``(N, K)``, NaN where a point is at (0, 0)
@@ -164,13 +159,6 @@ def coco_to_mvor(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             out_x[:, j] = np.where(present, vx, out_x[:, j])
             out_y[:, j] = np.where(present, vy, out_y[:, j])
     return out_x, out_y
-
-
-def _extent(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Points ``(N, K)`` -> ``x1, y1, x2, y2`` (N,) over present points (NaN if none)."""
-    # fmin/fmax skip NaN; a row without any point stays NaN
-    return (np.fmin.reduce(x, axis=1), np.fmin.reduce(y, axis=1),
-            np.fmax.reduce(x, axis=1), np.fmax.reduce(y, axis=1))
 
 
 def match(persons: MvorPersons, det_box: np.ndarray, pred_scores: np.ndarray,
