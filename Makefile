@@ -11,7 +11,8 @@ export PATH := $(abspath $(BIN)):$(PATH)
 REQ := requirements/constraints.txt requirements/lock.txt requirements/torch.txt requirements/openmmlab.txt \
        requirements/tools.txt requirements/slurm-plugin.txt pyproject.toml \
        workflow/envs/install-stack.sh setup.py \
-       benchmark/evaluation/_records.c benchmark/evaluation/_kernels.c
+       benchmark/evaluation/_records.c benchmark/evaluation/_kernels.c \
+       benchmark/evaluation/_buffers.h
 STAMP := $(VENV)/.mpbench-install-$(shell cat $(REQ) 2>/dev/null | sha256sum | cut -c1-12)
 # Debian packages the tests need: git (the pipeline tests copy the repo into a git repo),
 # slurm-wlm and munge (tests/slurm starts a single-node SLURM cluster; installed when root).

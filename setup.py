@@ -13,6 +13,6 @@ FLAGS = ["-O3", "-ffp-contract=off"]
 
 setup(ext_modules=[
     Extension(f"benchmark.evaluation.{name}", sources=[f"benchmark/evaluation/{name}.c"],
-              extra_compile_args=FLAGS)
+              depends=["benchmark/evaluation/_buffers.h"], extra_compile_args=FLAGS)
     for name in ("_records", "_kernels")
 ])

@@ -14,24 +14,13 @@
 #include <stdint.h>
 #include <string.h>
 
-/* A C-contiguous buffer of `n` items of 8 bytes: float64 (`integer` 0) or int64 (1). */
-static int get_buf(PyObject *obj, Py_buffer *view, int integer, Py_ssize_t n, int writable) {
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, view, flags) < 0) return -1;
-    const char *f = view->format;
-    int ok = view->itemsize == 8 && view->len == n * 8 && f != NULL
-             && (integer ? (strcmp(f, "q") == 0 || strcmp(f, "l") == 0) : strcmp(f, "d") == 0);
-    if (!ok) {
-        PyBuffer_Release(view);
-        PyErr_Format(PyExc_ValueError, "buffer must hold %zd contiguous %s items", n,
-                     integer ? "int64" : "float64");
-        return -1;
-    }
-    return 0;
-}
+#include "_buffers.h"
 
-static void release(Py_buffer *views, int n) {
-    for (int i = 0; i < n; i++) PyBuffer_Release(views + i);
+/* Release the first n buffers, those marked in `used` when it is not NULL (optional arrays
+ * that were not given were never acquired). */
+static void release(Py_buffer *views, const int *used, int n) {
+    for (int i = 0; i < n; i++)
+        if (used == NULL || used[i]) PyBuffer_Release(views + i);
 }
 
 PyDoc_STRVAR(mvor_match_doc,
@@ -60,7 +49,7 @@ static PyObject *mvor_match(PyObject *self, PyObject *args) {
     int integer[7] = {0, 1, 0, 0, 1, 1, 1};
     for (int i = 0; i < 7; i++) {
         if (get_buf(o[i], b + i, integer[i], sizes[i], i == 6) < 0) {
-            release(b, i);
+            release(b, NULL, i);
             return NULL;
         }
     }
@@ -98,7 +87,7 @@ static PyObject *mvor_match(PyObject *self, PyObject *args) {
             }
         }
     }
-    release(b, 7);
+    release(b, NULL, 7);
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "mvor_match: image position out of range");
         return NULL;
@@ -107,55 +96,50 @@ static PyObject *mvor_match(PyObject *self, PyObject *args) {
 }
 
 PyDoc_STRVAR(pckh_doc,
-"pckh(gt_kp, normaliser, pred_kp, chosen, curve, scaled, first, counts)\n\n"
+"pckh(gt_kp, normaliser, pred_kp, chosen, curve, hit_at, scaled, hits, counts)\n\n"
 "MPII PCKh per (person, joint) (see mpii.scaled_errors and mpii.first_hits): gt_kp (G, K, 3)\n"
 "with the third value > 0 for a labelled joint, normaliser (G,), pred_kp (N, K, 3), chosen\n"
-"(G,) the paired prediction or -1. Writes scaled (G, K) = |pred - gt| / normaliser (NaN when\n"
-"unpaired; not written when scaled is None) and first (G, K) = the first index i with\n"
-"scaled <= curve[i] (len(curve) when none, or when the joint is unlabelled or its error not\n"
-"finite). counts (K, len(curve) + 1), unless None, receives the histogram of first per joint.\n"
-"The curve must ascend.");
-
-/* Release those of the first n buffers that were acquired (optional ones may not be). */
-static void release_used(Py_buffer *views, const int *used, int n) {
-    for (int i = 0; i < n; i++)
-        if (used[i]) PyBuffer_Release(views + i);
-}
+"(G,) the paired prediction or -1. A joint's error is |pred - gt| / normaliser (NaN when\n"
+"unpaired), written to scaled (G, K) unless that is None; its first index is the first i with\n"
+"error <= curve[i] (len(curve) when none, or when the joint is unlabelled or its error not\n"
+"finite). hits (G, T, K) receives 1.0 where first <= hit_at[t] (T threshold indices), and\n"
+"counts (K, len(curve) + 1), unless None, the histogram of first per joint. The curve must\n"
+"ascend.");
 
 static PyObject *pckh(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *o[8];
-    if (!PyArg_ParseTuple(args, "OOOOOOOO", o, o + 1, o + 2, o + 3, o + 4, o + 5, o + 6, o + 7))
+    PyObject *o[9];
+    if (!PyArg_ParseTuple(args, "OOOOOOOOO", o, o + 1, o + 2, o + 3, o + 4, o + 5, o + 6, o + 7,
+                          o + 8))
         return NULL;
-    Py_ssize_t g = PyObject_Length(o[1]), c = PyObject_Length(o[4]);
-    if (g < 0 || c < 1) {
+    Py_ssize_t g = PyObject_Length(o[1]), c = PyObject_Length(o[4]), t = PyObject_Length(o[5]);
+    if (g < 0 || c < 1 || t < 0) {
         PyErr_Clear();
         PyErr_SetString(PyExc_ValueError, "pckh: bad array lengths");
         return NULL;
     }
-    Py_buffer fb; /* first is (G, K): K from its size */
-    if (PyObject_GetBuffer(o[6], &fb, PyBUF_C_CONTIGUOUS) < 0) return NULL;
-    Py_ssize_t k = g > 0 ? fb.len / 8 / g : 0;
-    PyBuffer_Release(&fb);
-    int with_scaled = o[5] != Py_None, with_counts = o[7] != Py_None;
-    Py_buffer pr;
-    if (PyObject_GetBuffer(o[2], &pr, PyBUF_C_CONTIGUOUS) < 0) return NULL;
-    Py_ssize_t n = k > 0 ? pr.len / 8 / (3 * k) : 0;
-    PyBuffer_Release(&pr);
-    Py_buffer b[8];
-    Py_ssize_t sizes[8] = {3 * g * k, g, 3 * n * k, g, c, g * k, g * k, k * (c + 1)};
-    int integer[8] = {0, 0, 0, 1, 0, 0, 1, 1};
-    int used[8] = {1, 1, 1, 1, 1, with_scaled, 1, with_counts};
-    for (int i = 0; i < 8; i++) {
-        if (used[i] && get_buf(o[i], b + i, integer[i], sizes[i], i >= 5) < 0) {
-            release_used(b, used, i);
+    Py_buffer probe; /* K from gt_kp's size, N from pred_kp's */
+    if (PyObject_GetBuffer(o[0], &probe, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    Py_ssize_t k = g > 0 ? probe.len / 8 / (3 * g) : 0;
+    PyBuffer_Release(&probe);
+    if (PyObject_GetBuffer(o[2], &probe, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    Py_ssize_t n = k > 0 ? probe.len / 8 / (3 * k) : 0;
+    PyBuffer_Release(&probe);
+    int with_scaled = o[6] != Py_None, with_counts = o[8] != Py_None;
+    Py_buffer b[9];
+    Py_ssize_t sizes[9] = {3 * g * k, g, 3 * n * k, g, c, t, g * k, g * t * k, k * (c + 1)};
+    int integer[9] = {0, 0, 0, 1, 0, 1, 0, 0, 1};
+    int used[9] = {1, 1, 1, 1, 1, 1, with_scaled, 1, with_counts};
+    for (int i = 0; i < 9; i++) {
+        if (used[i] && get_buf(o[i], b + i, integer[i], sizes[i], i >= 6) < 0) {
+            release(b, used, i);
             return NULL;
         }
     }
     const double *gt = b[0].buf, *norm = b[1].buf, *pred = b[2].buf, *curve = b[4].buf;
-    const int64_t *chosen = b[3].buf;
-    double *scaled = with_scaled ? b[5].buf : NULL;
-    int64_t *first = b[6].buf, *counts = with_counts ? b[7].buf : NULL;
+    const int64_t *chosen = b[3].buf, *hit_at = b[5].buf;
+    double *scaled = with_scaled ? b[6].buf : NULL, *hits = b[7].buf;
+    int64_t *counts = with_counts ? b[8].buf : NULL;
     if (counts != NULL) memset(counts, 0, (size_t)(k * (c + 1)) * sizeof(int64_t));
     int bad = 0;
     for (Py_ssize_t p = 0; p < g && !bad; p++) {
@@ -184,12 +168,12 @@ static PyObject *pckh(PyObject *self, PyObject *args) {
             e -= (e > 0) & (s <= curve[e > 0 ? e - 1 : 0]);
             e += (e < c) & (s > curve[e < c ? e : c - 1]);
             int valid = gj[2] > 0 && isfinite(s);
-            Py_ssize_t i = valid ? e : c;
-            first[p * k + j] = i;
-            if (counts != NULL) counts[j * (c + 1) + i]++;
+            Py_ssize_t first = valid ? e : c;
+            for (Py_ssize_t h = 0; h < t; h++) hits[(p * t + h) * k + j] = first <= hit_at[h];
+            if (counts != NULL) counts[j * (c + 1) + first]++;
         }
     }
-    release_used(b, used, 8);
+    release(b, used, 9);
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "pckh: chosen prediction out of range");
         return NULL;
@@ -217,13 +201,11 @@ static PyObject *mvor_hits(PyObject *self, PyObject *args) {
     for (int i = 0; i < 6; i++) { /* sizes are checked below, once the shapes are known */
         int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (i == 5 ? PyBUF_WRITABLE : 0);
         if (PyObject_GetBuffer(o[i], b + i, flags) < 0) {
-            release(b, i);
+            release(b, NULL, i);
             return NULL;
         }
-        const char *f = b[i].format;
-        if (b[i].itemsize != 8 || f == NULL
-            || !(integer[i] ? (strcmp(f, "q") == 0 || strcmp(f, "l") == 0) : strcmp(f, "d") == 0)) {
-            release(b, i + 1);
+        if (!is_8byte(b + i, integer[i])) {
+            release(b, NULL, i + 1);
             PyErr_SetString(PyExc_ValueError, "mvor_hits: arrays must be float64 / int64");
             return NULL;
         }
@@ -238,7 +220,7 @@ static PyObject *mvor_hits(PyObject *self, PyObject *args) {
     if (g == 0 || j_count == 0 || s_count == 0 || k == 0 || b[2].shape[2] != 3
         || b[0].len / 8 != 3 * g * j_count || b[4].len / 8 != 2 * j_count * s_count
         || b[5].len / 8 != g * j_count) {
-        release(b, 6);
+        release(b, NULL, 6);
         PyErr_SetString(PyExc_ValueError, "mvor_hits: inconsistent shapes");
         return NULL;
     }
@@ -279,7 +261,7 @@ static PyObject *mvor_hits(PyObject *self, PyObject *args) {
             hits[p * j_count + j] = sqrt(dx * dx + dy * dy) <= limit ? 1.0 : 0.0;
         }
     }
-    release(b, 6);
+    release(b, NULL, 6);
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "mvor_hits: chosen prediction out of range");
         return NULL;

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_buffers.h"
+
 /* An int, float or bool -> double, as struct.pack("d", v) converts it; -1 for anything else
  * (refused, not converted) or an int too large for a double. */
 static inline int as_double(PyObject *v, double *out) {
@@ -59,22 +61,6 @@ static int fill_row(PyObject *row, Py_ssize_t width, double *out, int finite) {
             return -1;
         }
         if (finite && !isfinite(out[j])) return -1;
-    }
-    return 0;
-}
-
-/* A writable C-contiguous buffer of n float64 (`integer` 0) or int64 (`integer` 1) items. */
-static int get_out(PyObject *obj, Py_buffer *view, int integer, Py_ssize_t n) {
-    if (PyObject_GetBuffer(obj, view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
-        return -1;
-    const char *f = view->format;
-    int ok = view->itemsize == 8 && view->len == n * 8 && f != NULL
-             && (integer ? (strcmp(f, "q") == 0 || strcmp(f, "l") == 0) : strcmp(f, "d") == 0);
-    if (!ok) {
-        PyBuffer_Release(view);
-        PyErr_Format(PyExc_ValueError, "output buffer must hold %zd %s items", n,
-                     integer ? "int64" : "float64");
-        return -1;
     }
     return 0;
 }
@@ -129,7 +115,7 @@ static PyObject *fill_rows(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O!nO", &PyList_Type, &rows, &width, &out_obj)) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(rows);
     Py_buffer out;
-    if (get_out(out_obj, &out, 0, n * width) < 0) return NULL;
+    if (get_buf(out_obj, &out, 0, n * width, 1) < 0) return NULL;
     double *buf = (double *)out.buf;
     Py_ssize_t bad = -1;
     for (Py_ssize_t i = 0; i < n; i++) { /* no Python code runs here: the list cannot change */
@@ -208,7 +194,7 @@ static PyObject *gather(PyObject *self, PyObject *args) {
     Py_ssize_t sizes[4] = {n * width, n, n, 4 * n};
     int n_bufs = box_obj == Py_None ? 3 : 4;
     for (int b = 0; b < n_bufs; b++) {
-        if (get_out(objs[b], &bufs[b], b == 2, sizes[b]) < 0) {
+        if (get_buf(objs[b], &bufs[b], b == 2, sizes[b], 1) < 0) {
             while (b-- > 0) PyBuffer_Release(&bufs[b]);
             return NULL;
         }
@@ -315,7 +301,7 @@ static PyObject *table(PyObject *self, PyObject *args) {
     Py_buffer pos_buf;
     int have_pos = 0;
     PyObject *result = NULL;
-    if (get_out(pos_obj, &pos_buf, 1, n) < 0) goto done;
+    if (get_buf(pos_obj, &pos_buf, 1, n, 1) < 0) goto done;
     have_pos = 1;
     for (Py_ssize_t f = 0; f < n_fields; f++) {
         PyObject *out_obj, *present_obj, *box_obj = Py_None;
@@ -323,12 +309,12 @@ static PyObject *table(PyObject *self, PyObject *args) {
         if (!PyArg_ParseTuple(PyList_GET_ITEM(fields, f), "UnOO|O", &sp->key, &sp->width,
                               &out_obj, &present_obj, &box_obj))
             goto done;
-        if (get_out(out_obj, &sp->out, 0, n * sp->width) < 0) goto done;
+        if (get_buf(out_obj, &sp->out, 0, n * sp->width, 1) < 0) goto done;
         sp->have_out = 1;
-        if (get_out(present_obj, &sp->present, 1, n) < 0) goto done;
+        if (get_buf(present_obj, &sp->present, 1, n, 1) < 0) goto done;
         sp->have_present = 1;
         if (box_obj != Py_None) {
-            if (get_out(box_obj, &sp->boxes, 0, 4 * n) < 0) goto done;
+            if (get_buf(box_obj, &sp->boxes, 0, 4 * n, 1) < 0) goto done;
             sp->have_boxes = 1;
         }
     }

@@ -225,19 +225,21 @@ def curve_hits(first: np.ndarray) -> np.ndarray:
 
 def score_joints(persons: MpiiPersons, pred_kp: np.ndarray, chosen: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`first_hits` of :func:`scaled_errors` for every (person, joint), ``(G, 16)``, and
-    :func:`curve_hits` of it: one native loop when built, else the numpy functions (the same
-    numbers)."""
+    """Hits ``(G, 2, 16)`` at the thresholds 0.5 and 0.1 (1.0 or 0.0) of every (person,
+    joint), and the curve's hit counts (:func:`curve_hits`): one native loop when built, else
+    :func:`scaled_errors` and :func:`first_hits` (the same numbers)."""
     g, k = persons.labelled.shape
     if native.kernels is None or not g:
         first = first_hits(scaled_errors(persons, pred_kp, chosen), persons.labelled)
-        return first, curve_hits(first)
-    first = np.empty((g, k), dtype=np.int64)
+        hits = np.stack([first <= AT_05, first <= AT_01], axis=1).astype(np.float64)
+        return hits, curve_hits(first)
+    hits = np.empty((g, 2, k))
     counts = np.empty((k, len(CURVE) + 1), dtype=np.int64)
     native.kernels.pckh(persons.kp, persons.normaliser,
                         np.ascontiguousarray(pred_kp, dtype=np.float64).reshape(-1, k, 3),
-                        chosen.astype(np.int64), CURVE, None, first, counts)
-    return first, np.cumsum(counts, axis=1)[:, :len(CURVE)].T
+                        chosen.astype(np.int64), CURVE, np.array([AT_05, AT_01]), None, hits,
+                        counts)
+    return hits, np.cumsum(counts, axis=1)[:, :len(CURVE)].T
 
 
 class MpiiPrepared:
@@ -246,12 +248,9 @@ class MpiiPrepared:
     Resamples need only the hits at 0.5 and 0.1; the full curve is computed once (details).
     """
 
-    def __init__(self, first: np.ndarray, curve: np.ndarray, labelled: np.ndarray,
+    def __init__(self, hits: np.ndarray, curve: np.ndarray, labelled: np.ndarray,
                  unit: np.ndarray, details: dict[str, Any]) -> None:
-        hits = np.empty((len(first), 2, first.shape[1]))  # (G, 2, 16), written in place
-        np.less_equal(first, AT_05, out=hits[:, 0])
-        np.less_equal(first, AT_01, out=hits[:, 1])
-        self._hits = sum_by_unit(hits, unit)
+        self._hits = sum_by_unit(hits, unit)  # (units, 2, 16): at 0.5 and at 0.1
         self._count = sum_by_unit(labelled, unit)
         self.n_units = len(self._count)
         self.details = details
@@ -299,10 +298,10 @@ def prepare_mpii(gt: GroundTruth, preds: PredictionSource,
     predictions = load_predictions(preds, gt, MPII16.num_keypoints, arrays=True)
     pred_kp = predictions.keypoints
     chosen = pair(persons, pred_kp[:, :, :2], predictions.image_positions(gt))
-    first, curve = score_joints(persons, pred_kp, chosen)
+    hits, curve = score_joints(persons, pred_kp, chosen)
     details = {"engine": "mpbench", "gt_persons": len(chosen),
                "paired_persons": int((chosen >= 0).sum()), "predictions": len(predictions)}
-    return MpiiPrepared(first, curve, persons.labelled, persons.image, details)
+    return MpiiPrepared(hits, curve, persons.labelled, persons.image, details)
 
 
 MPII_PCKH = ProtocolSpec(
