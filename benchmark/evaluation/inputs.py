@@ -437,14 +437,14 @@ class Predictions:
 
 
 def load_predictions(preds: str | Path | list, gt: GroundTruth, num_keypoints: int,
-                     category_ids: set[Any] | None = None, *, arrays: bool = False
-                     ) -> Predictions:
+                     category_ids: set[Any] | None = None, *, arrays: bool = False,
+                     boxes: bool = False) -> Predictions:
     """Read (if a path) and validate a COCO keypoint results list against ``gt``.
 
     ``category_ids``, when given, is the set of categories the protocol evaluates; predictions of
     other categories are an error (pycocotools would drop them silently). ``arrays`` builds the
-    keypoint array, the image positions and the keypoint boxes while validating (the numpy
-    protocols need them).
+    keypoint array and the image positions while validating (the numpy protocols need them),
+    and with ``boxes`` the keypoint boxes (:attr:`Predictions.present_boxes`) in the same pass.
     """
     if isinstance(preds, list):
         data, source = preds, "<predictions list>"
@@ -455,11 +455,10 @@ def load_predictions(preds: str | Path | list, gt: GroundTruth, num_keypoints: i
             f"{source}: predictions must be a JSON list of objects in COCO results format, "
             f"got {type(data).__name__}")
     if arrays:
-        packed = _fast_arrays(data, gt, num_keypoints, category_ids)
+        packed = _fast_arrays(data, gt, num_keypoints, category_ids, boxes)
         if packed is not None:
-            scores, kps, image_pos, boxes = packed
-            return Predictions(data, scores, num_keypoints, source, kps, image_pos,
-                               boxes=boxes)
+            scores, kps, image_pos, box = packed
+            return Predictions(data, scores, num_keypoints, source, kps, image_pos, boxes=box)
     fields = _fast_fields(data, gt, num_keypoints, category_ids)
     if fields is None:
         _raise_first_problem(data, source, gt, num_keypoints, category_ids)
@@ -496,22 +495,26 @@ def _fast_fields(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | N
     return image_ids, score_arr
 
 
-def _fast_arrays(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None] | None:
+def _fast_arrays(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | None,
+                 want_boxes: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                            np.ndarray | None] | None:
     """The checks of :func:`_fast_fields`, producing the scores, the keypoints ``(N, K, 3)``,
-    the image positions and (native only; else computed when asked for) the keypoint boxes:
-    ``None`` when anything is wrong (the slow pass then says what)."""
+    the image positions and, natively and when wanted, the keypoint boxes (else they are
+    computed when first asked for): ``None`` when anything is wrong (the slow pass then says
+    what)."""
     n = len(data)
     boxes = None
     if native.records is not None:
         kps, scores = np.empty((n, 3 * k)), np.empty(n)
-        image_pos, boxes = np.empty(n, dtype=np.int64), np.empty((n, 4))
+        image_pos = np.empty(n, dtype=np.int64)
+        boxes = np.empty((n, 4)) if want_boxes else None
         cats = None if category_ids is None else set(category_ids)
         bad = native.records.gather(data, 3 * k, gt.image_index, cats, kps, scores, image_pos,
                                     boxes)
         if bad >= 0:
             return None  # a record it refuses: the slow pass describes it (or takes it)
-        boxes.flags.writeable = False
+        if boxes is not None:
+            boxes.flags.writeable = False
     else:
         try:
             with paused_gc():

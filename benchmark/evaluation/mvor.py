@@ -261,7 +261,8 @@ def mvor_stats(pck: np.ndarray) -> dict[str, float]:
 def prepare_mvor(gt: GroundTruth, preds: PredictionSource,
                  sigmas: Sequence[float] | None = None) -> MvorPrepared:
     persons = gt_persons(gt)
-    predictions: Predictions = load_predictions(preds, gt, COCO17.num_keypoints, arrays=True)
+    predictions: Predictions = load_predictions(preds, gt, COCO17.num_keypoints, arrays=True,
+                                                boxes=True)
     chosen = match(persons, predictions.present_boxes, predictions.scores,
                    predictions.image_positions(gt))
     if native.kernels is not None and len(chosen):  # the same rules, one loop over persons

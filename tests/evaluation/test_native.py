@@ -102,7 +102,7 @@ def test_odd_predictions_read_and_score_the_same(case: str) -> None:
     g = load_ground_truth(gt)
 
     def read() -> tuple:
-        p = load_predictions(preds, g, COCO17.num_keypoints, {1}, arrays=True)
+        p = load_predictions(preds, g, COCO17.num_keypoints, {1}, arrays=True, boxes=True)
         return p.keypoints, p.scores, p.image_positions(g), p.present_boxes
 
     _same(*both(read))
