@@ -23,3 +23,17 @@ def real_fixtures() -> Path:
         pytest.skip(f"real fixtures not found at {REAL_FIXTURES} (expected ../shared/fixtures/real "
                     "beside the repository, or set MPBENCH_REAL_FIXTURES)")
     return REAL_FIXTURES
+
+
+@pytest.fixture()
+def mlflow_store(request: pytest.FixtureRequest, tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh default MLflow store (the real SQLite backend) under tmp_path/results/mlflow,
+    run from tmp_path, with the calling test module's ``EXP`` experiment created."""
+    pytest.importorskip("mlflow")
+    from benchmark.tracking.store import init_store
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    init_store(request.module.EXP)
+    return tmp_path

@@ -17,13 +17,6 @@ EXP = "lifecycle"
 CELL = Cell("demo", "rgb", "tiny_hrnet")
 
 
-@pytest.fixture()
-def store(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    init_store(EXP)
-    return tmp_path
-
 
 def _train_and_evaluate(digest: str, ap: float) -> str:
     run_id = runs.open_cell_run(CELL.key, digest, experiment=EXP)
@@ -34,7 +27,7 @@ def _train_and_evaluate(digest: str, ap: float) -> str:
     return run_id
 
 
-def test_reverted_config_reuses_its_run_and_wins_the_leaderboard(store) -> None:
+def test_reverted_config_reuses_its_run_and_wins_the_leaderboard(mlflow_store) -> None:
     """d1 -> d2 -> back to d1: the d1 run is reopened, becomes current again (d2 is marked
     superseded by it), and the leaderboard shows its new result, not d2's."""
     r1 = _train_and_evaluate("d1", 0.10)
@@ -50,7 +43,7 @@ def test_reverted_config_reuses_its_run_and_wins_the_leaderboard(store) -> None:
     assert (result.run_id, result.value) == (r1, 0.30)
 
 
-def test_reopened_run_that_is_not_evaluated_again_is_not_on_the_leaderboard(store) -> None:
+def test_reopened_run_that_is_not_evaluated_again_is_not_on_the_leaderboard(mlflow_store) -> None:
     r1 = _train_and_evaluate("d1", 0.10)
     assert runs.open_cell_run(CELL.key, "d1", experiment=EXP) == r1
     runs.set_tags(r1, {runs.TAG_STATE: "training"})
@@ -74,7 +67,7 @@ def test_busy_store_is_retried_and_logged(caplog) -> None:
         runs.with_retry(lambda: (_ for _ in ()).throw(ValueError("no such run")))
 
 
-def test_sql_read_of_the_store_matches_search_runs(store, monkeypatch) -> None:
+def test_sql_read_of_the_store_matches_search_runs(mlflow_store, monkeypatch) -> None:
     """The leaderboard's SQL fast path returns what MlflowClient.search_runs returns: active
     runs tagged evaluated of this experiment only, latest metric values, NaN kept."""
     import math

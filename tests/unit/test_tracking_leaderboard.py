@@ -17,14 +17,6 @@ from benchmark.workflow.matrix import Cell  # noqa: E402
 EXP = "unit-exp"
 
 
-@pytest.fixture()
-def store(tmp_path, monkeypatch):
-    """A fresh default store under tmp_path/results/mlflow (the real SQLite backend)."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    init_store(EXP)
-    return tmp_path
-
 
 def _evaluated(cell: Cell, digest: str, ap: float, half: float | None = None) -> str:
     run_id = runs.open_cell_run(cell.key, digest, experiment=EXP)
@@ -37,19 +29,19 @@ def _evaluated(cell: Cell, digest: str, ap: float, half: float | None = None) ->
     return run_id
 
 
-def test_store_lives_under_results(store) -> None:
-    assert (store / "results" / "mlflow" / "mlflow.db").is_file()
+def test_store_lives_under_results(mlflow_store) -> None:
+    assert (mlflow_store / "results" / "mlflow" / "mlflow.db").is_file()
     assert init_store(EXP) == init_store(EXP)  # idempotent
 
 
-def test_same_cell_and_digest_reuses_the_run(store) -> None:
+def test_same_cell_and_digest_reuses_the_run(mlflow_store) -> None:
     a = runs.open_cell_run("demo/rgb/m", "d1", experiment=EXP)
     b = runs.open_cell_run("demo/rgb/m", "d1", experiment=EXP)
     assert a == b
     assert len(runs.cell_runs("demo/rgb/m", EXP)) == 1
 
 
-def test_new_digest_supersedes_the_old_run(store) -> None:
+def test_new_digest_supersedes_the_old_run(mlflow_store) -> None:
     old = runs.open_cell_run("demo/rgb/m", "d1", experiment=EXP)
     new = runs.open_cell_run("demo/rgb/m", "d2", experiment=EXP)
     assert old != new
@@ -58,7 +50,7 @@ def test_new_digest_supersedes_the_old_run(store) -> None:
     assert runs.TAG_SUPERSEDED not in tags[new]
 
 
-def test_params_are_immutable_but_relogging_is_a_noop(store) -> None:
+def test_params_are_immutable_but_relogging_is_a_noop(mlflow_store) -> None:
     run_id = runs.open_cell_run("demo/rgb/m", "d1", experiment=EXP)
     runs.log_params(run_id, {"dataset": "demo", "seed": 0})
     runs.log_params(run_id, {"dataset": "demo", "seed": 0})
@@ -66,7 +58,7 @@ def test_params_are_immutable_but_relogging_is_a_noop(store) -> None:
         runs.log_params(run_id, {"seed": 1})
 
 
-def test_leaderboard_tables(store) -> None:
+def test_leaderboard_tables(mlflow_store) -> None:
     cells = [Cell("demo", "rgb", "a_net"), Cell("demo", "thermal", "a_net"),
              Cell("demo", "rgb", "b_net"), Cell("demo", "thermal", "b_net")]
     _evaluated(cells[0], "x", 0.70, 0.02)
@@ -95,14 +87,14 @@ def test_leaderboard_tables(store) -> None:
     tex = board.latex()
     assert r"a\_net & \textbf{70.0 $\pm$ 2.0} & 40.0 \\" in tex
 
-    out = store / "results"
+    out = mlflow_store / "results"
     board.write(out)
     first = (out / "leaderboard.md").read_text()
     Leaderboard.build(cells, fetch_results(cells, EXP)).write(out)
     assert (out / "leaderboard.md").read_text() == first  # deterministic, no duplicate rows
 
 
-def test_missing_cell_shows_a_dash(store) -> None:
+def test_missing_cell_shows_a_dash(mlflow_store) -> None:
     cells = [Cell("demo", "rgb", "a_net"), Cell("demo", "depth", "a_net")]
     _evaluated(cells[0], "x", 0.5)
     md = Leaderboard.build(cells, fetch_results(cells, EXP)).markdown()
