@@ -93,7 +93,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     overrides = {"epochs": args.epochs or None, "seed": args.seed,
                  "batch_size": args.batch_size or None,
-                 "checkpoint_iters": args.checkpoint_iters or None}
+                 "checkpoint_iters": args.checkpoint_iters or None,
+                 "annotations": args.annotations}
     summary = train_cell(args.dataset, args.modality, args.model, overrides=overrides,
                          experiment=args.experiment, work_dir=args.work_dir,
                          device=args.device)
@@ -104,41 +105,90 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from benchmark.models.evaluate import evaluate_cell
 
+    annotations = ("official", "qa") if args.annotations == "qa" else ("official",)
     metrics = evaluate_cell(args.dataset, args.modality, args.model, work_dir=args.work_dir,
                             out_dir=args.out_dir, bootstrap=args.bootstrap, seed=args.seed,
-                            device=args.device)
-    print(json.dumps(metrics, indent=2))
+                            device=args.device, annotations=annotations,
+                            detectors=tuple(args.detector),
+                            released_detections=not args.no_released_detections)
+    primary = metrics["scores"][metrics["primary"]]
+    print(json.dumps({"cell": metrics["cell"], "primary": metrics["primary"],
+                      metrics["headline"]: primary["stats"][metrics["headline"]],
+                      "scores": sorted(metrics["scores"])}, indent=2))
     return 0
 
 
+def _cmd_detections(args: argparse.Namespace) -> int:
+    from benchmark.datasets import get_spec
+    from benchmark.models.boxes import detection_file, materialise
+
+    out = args.out or detection_file(args.dataset, args.modality, args.split, args.name)
+    detector = json.loads(args.detector) if args.detector else None
+    materialise(get_spec(args.dataset), args.modality, args.split, args.name, Path(out),
+                detector=detector, device=args.device or "cpu")
+    print(out)
+    return 0
+
+
+def _metrics_paths(args: argparse.Namespace) -> list[Path]:
+    """The metrics files named by --metrics, else those of --cell / the matrix's cells."""
+    from benchmark.models.evaluate import default_out_dir
+    from benchmark.workflow.matrix import cells_from_config, load_config
+
+    if args.metrics:
+        return list(args.metrics)
+    cells = ([_cell(k) for k in args.cell] if args.cell
+             else cells_from_config(load_config(args.config)))
+    return [default_out_dir(c) / "metrics.json" for c in cells]
+
+
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
-    from benchmark.reports.leaderboard import Leaderboard, fetch_results
-    from benchmark.workflow.matrix import Cell, cells_from_config, load_config
+    from benchmark.reports.leaderboard import Leaderboard
+
+    for path in Leaderboard.from_files(_metrics_paths(args)).write(args.out_dir):
+        print(path)
+    return 0
+
+
+def _cmd_compare_modalities(args: argparse.Namespace) -> int:
+    from benchmark.reports.modality_compare import write_comparisons
+
+    for path in write_comparisons(_metrics_paths(args), args.out_dir,
+                                  datasets=args.dataset or None, bootstrap=args.bootstrap,
+                                  seed=args.seed):
+        print(path)
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from benchmark.reports.mlflow_runs import RunsTable, fetch_results
+    from benchmark.workflow.matrix import cells_from_config, load_config
 
     if args.cell:
-        cells = sorted(Cell(*_split_cell(k)) for k in args.cell)
+        cells = sorted(_cell(k) for k in args.cell)
         experiment = args.experiment or "mpbench"
     else:
         config = load_config(args.config)
         cells = cells_from_config(config)
         experiment = args.experiment or config.get("experiment", "mpbench")
-    board = Leaderboard.build(cells, fetch_results(cells, experiment))
-    for path in board.write(args.out_dir):
+    table = RunsTable.build(cells, fetch_results(cells, experiment))
+    for path in table.write(args.out_dir):
         print(path)
-    missing = [c.key for c in cells if c not in board.results]
+    missing = [c.key for c in cells if c not in table.results]
     if missing:
         print(f"warning: no evaluated run for {len(missing)} cell(s): {', '.join(missing)}",
               file=sys.stderr)
     return 0
 
 
-def _split_cell(key: str) -> tuple[str, str, str]:
+def _cell(key: str):
+    from benchmark.cells import Cell
     from benchmark.errors import MpbenchError
 
-    parts = key.split("/")
-    if len(parts) != 3 or not all(parts):
-        raise MpbenchError(f"--cell {key!r}: expected DATASET/MODALITY/MODEL")
-    return parts[0], parts[1], parts[2]
+    try:
+        return Cell.from_key(key)
+    except ValueError as exc:
+        raise MpbenchError(f"--cell {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,9 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also checkpoint every N iterations (0: epoch and signal checkpoints "
                         "only; env MPBENCH_CKPT_ITERS)")
     p.add_argument("--device", default=None, help="cpu, cuda (default: cuda if available)")
+    p.add_argument("--annotations", choices=("qa", "official"), default="qa",
+                   help="train on the QA-corrected (default) or the released annotations")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("evaluate", help="predict on the evaluation split and score one cell")
+    p = sub.add_parser("evaluate", help="predict and score one cell on every evaluation set "
+                                         "and box source, against the official annotations")
     _add_cell_args(p)
     p.add_argument("--out-dir", type=Path, default=None,
                    help="where predictions and metrics go (default: results/cells/<cell>)")
@@ -206,16 +259,65 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bootstrap resamples over images for the 95%% interval (0: none)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--device", default=None)
+    p.add_argument("--annotations", choices=("official", "qa"), default="official",
+                   help="official: score against the released annotations; qa: also against "
+                        "the QA-corrected ones (a separate score labelled qa)")
+    p.add_argument("--detector", action="append", default=[], metavar="NAME",
+                   help="also score with this detector's boxes (its files under "
+                        "results/detections/; repeatable)")
+    p.add_argument("--no-released-detections", action="store_true",
+                   help="do not score with the dataset's released detection files")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("leaderboard", help="leaderboard tables from the MLflow runs")
+    p = sub.add_parser("detections", help="person boxes of one (dataset, modality, split): a "
+                                           "released file validated, or a detector run")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--modality", required=True, help="whose images the boxes are for")
+    p.add_argument("--split", required=True)
+    p.add_argument("--name", required=True,
+                   help="a released detection source of the dataset, or a detector's name")
+    p.add_argument("--detector", default=None, metavar="JSON",
+                   help="when NAME is a detector: its matrix-file entry as JSON, e.g. "
+                        '\'{"config": "mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py", '
+                        '"checkpoint": "rtmdet.pth", "score_thr": 0.05, "nms_iou": 0.5}\'')
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", type=Path, default=None,
+                   help="default: results/detections/<dataset>/<modality>/<split>/<name>.json")
+    p.set_defaults(func=_cmd_detections)
+
+    def add_cell_selection(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--metrics", type=Path, action="append", default=[], metavar="FILE",
+                       help="a cell's metrics.json (repeatable; what the workflow passes)")
+        p.add_argument("--config", type=Path, default=DEFAULT_MATRIX,
+                       help="matrix file giving the cells (unless --metrics or --cell is used)")
+        p.add_argument("--cell", action="append", default=[], metavar="DATASET/MODALITY/MODEL",
+                       help="a cell to include (repeatable); overrides --config")
+        p.add_argument("--out-dir", type=Path, default=Path("results"))
+
+    p = sub.add_parser("leaderboard", help="per-protocol leaderboard tables (md, csv, tex) "
+                                            "from the cells' metrics.json files")
+    add_cell_selection(p)
+    p.set_defaults(func=_cmd_leaderboard)
+
+    p = sub.add_parser("compare-modalities",
+                       help="paired bootstrap comparison of the modalities of each (dataset, "
+                            "model) on their shared images -> <out-dir>/<dataset>.{md,csv}")
+    add_cell_selection(p)
+    p.add_argument("--dataset", action="append", default=[],
+                   help="write this dataset's tables even if it has no pair (repeatable)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="paired resamples")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_compare_modalities, out_dir=Path("results") / "compare")
+
+    p = sub.add_parser("runs", help="overview table of the cells' MLflow runs (which run each "
+                                     "number comes from)")
     p.add_argument("--config", type=Path, default=DEFAULT_MATRIX,
                    help="matrix file giving the cells and experiment (unless --cell is used)")
     p.add_argument("--cell", action="append", default=[], metavar="DATASET/MODALITY/MODEL",
                    help="a cell to include (repeatable); overrides --config")
     p.add_argument("--experiment", default=None, help="MLflow experiment")
     p.add_argument("--out-dir", type=Path, default=Path("results"))
-    p.set_defaults(func=_cmd_leaderboard)
+    p.set_defaults(func=_cmd_runs)
 
     for module in ("benchmark.evaluation.cli", "benchmark.qa.cli"):
         try:

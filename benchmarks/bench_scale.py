@@ -7,7 +7,7 @@
 2. Aggregation: ``--runs`` evaluated cell runs (COCO statistics with 95 % intervals, per-epoch
    loss history, params, tags) plus superseded older runs and unevaluated runs in a temporary
    SQLite store, written in bulk through ``MlflowClient`` (``log_batch``); times the
-   leaderboard step as the workflow runs it (``mpbench leaderboard --experiment ...
+   MLflow runs table (``mpbench runs --experiment ...
    --cell ...``, a fresh process) and in-process (``fetch_results`` + tables), and checks
    that every cell has exactly one row, from its newest evaluated run.
 
@@ -216,8 +216,8 @@ def bench_aggregate(n_runs: int, repeat: int, tmp: Path, superseded: float,
         print(f"aggregation: {total} runs ({len(keys)} evaluated cells, "
               f"{total - len(keys)} superseded or unevaluated) written in {t_pop:.1f} s")
 
-        from benchmark.reports.leaderboard import Leaderboard, fetch_results
-        from benchmark.workflow.matrix import Cell
+        from benchmark.cells import Cell
+        from benchmark.reports.mlflow_runs import RunsTable, fetch_results
 
         cells = sorted(Cell(*k.split("/")) for k in keys)
         best_fetch = best_build = math.inf
@@ -225,7 +225,7 @@ def bench_aggregate(n_runs: int, repeat: int, tmp: Path, superseded: float,
             t0 = time.perf_counter()
             results = fetch_results(cells, "scale")
             t1 = time.perf_counter()
-            board = Leaderboard.build(cells, results)
+            board = RunsTable.build(cells, results)
             board.write(store / "results" / "inproc")
             t2 = time.perf_counter()
             best_fetch, best_build = min(best_fetch, t1 - t0), min(best_build, t2 - t1)
@@ -239,7 +239,7 @@ def bench_aggregate(n_runs: int, repeat: int, tmp: Path, superseded: float,
                      "(or a superseded run's value)")
         print(f"  in process: fetch_results {best_fetch:.2f} s, tables (md/csv/tex) "
               f"{best_build:.2f} s; {len(rows)} rows, one per cell, newest evaluated run")
-        from benchmark.reports import leaderboard as lb
+        from benchmark.reports import mlflow_runs as lb
 
         t0 = time.perf_counter()
         n_search = len(lb._evaluated_runs_client(uri, "scale"))
@@ -247,14 +247,14 @@ def bench_aggregate(n_runs: int, repeat: int, tmp: Path, superseded: float,
         print(f"  for comparison, MlflowClient.search_runs over the same {n_search} evaluated "
               f"runs (the path used for an mlflow server): {t_search:.2f} s")
 
-        cmd = [str(BIN / "mpbench"), "leaderboard", "--experiment", "scale",
+        cmd = [str(BIN / "mpbench"), "runs", "--experiment", "scale",
                *[a for k in keys for a in ("--cell", k)], "--out-dir", "results/cli"]
         cli, _ = _timed(cmd, store, _env(MLFLOW_TRACKING_URI=uri), repeat)
-        with open(store / "results" / "cli" / "leaderboard.csv") as fh:
+        with open(store / "results" / "cli" / "runs.csv") as fh:
             n_rows = sum(1 for r in csv.DictReader(fh) if r["run_id"])
         if n_rows != len(keys):
-            sys.exit(f"mpbench leaderboard wrote {n_rows} filled rows for {len(keys)} cells")
-        print(f"  mpbench leaderboard ({len(keys)} --cell, fresh process): {cli:.2f} s "
+            sys.exit(f"mpbench runs wrote {n_rows} filled rows for {len(keys)} cells")
+        print(f"  mpbench runs ({len(keys)} --cell, fresh process): {cli:.2f} s "
               f"(best of {repeat})")
     finally:
         os.chdir(cwd)

@@ -17,7 +17,7 @@ from benchmark.datasets.canonical import canonical_dict, count_labelled
 from benchmark.datasets.layouts import COCO17
 from benchmark.datasets.native import find_file, index_images, lookup, read_coco
 from benchmark.datasets.sources import Source
-from benchmark.datasets.spec import DatasetSpec, ModalitySpec
+from benchmark.datasets.spec import DatasetSpec, ModalitySpec, ReleasedDetections
 
 ZIPS = "http://images.cocodataset.org/zips/"
 SPLIT_FILES = {"train": "person_keypoints_train2017.json",
@@ -89,5 +89,11 @@ SPEC = DatasetSpec(
                       "OneDrive, under person_detection_results/."),
     ),
     converter=convert,
+    # HRNet's person boxes (AP_H 56), the boxes COCO top-down results are reported with; the
+    # derived modalities keep COCO's image ids, so the same boxes serve them.
+    released_detections=(
+        ReleasedDetections("hrnet_ap56", "val", "COCO_val2017_detections_AP_H_56_person.json",
+                           ("rgb", "gray", "gray_p50", "hsv_gray_invert", "hsv_invert",
+                            "lowlight")),),
     expected_counts={"val": (5000, 11004)},
 )

@@ -30,7 +30,7 @@ from benchmark.datasets.native import (
     read_coco,
 )
 from benchmark.datasets.sources import Source
-from benchmark.datasets.spec import DatasetSpec, ModalitySpec
+from benchmark.datasets.spec import DatasetSpec, EvalSet, ModalitySpec
 
 SPLIT_FILES = {
     "train": "ExLPose_train_LL.json",
@@ -112,7 +112,7 @@ SPEC = DatasetSpec(
     modalities={
         "lowlight": ModalitySpec("lowlight", "lowlight", root="raw",
                                  description="real extremely low-light captures (dark/)"),
-        "rgb": ModalitySpec("rgb", "rgb", root="raw",
+        "rgb": ModalitySpec("rgb", "rgb", root="raw", splits=PAIRED,
                             description="the well-lit partner of each low-light capture "
                                         "(bright/); the WL test"),
     },
@@ -120,6 +120,9 @@ SPEC = DatasetSpec(
     train_split="train",
     eval_split="test_ll_a",
     eval_splits=("test_ll_n", "test_ll_h", "test_ll_e", "test_ocn_a7m3", "test_ocn_ricoh3"),
+    # WL, as ExLPose's loader_eval_WL.py: the well-lit partners of the LL-A images, scored
+    # with the LL-A annotations (for an rgb cell this is its own test_ll_a score).
+    cross_eval=(EvalSet("test_wl", "test_ll_a", images="rgb"),),
     protocol="crowdpose",
     license="ExLPose terms of use (research only; see the project page)",
     citation="S. Lee, J. Rim, B. Jeong, G. Kim, B. Woo, H. Lee, S. Cho, S. Kwak. Human Pose "

@@ -3,10 +3,17 @@ flip pairs, skeleton links and joint weights.
 
 Every consumer (MMPose metainfo, evaluation sigmas, annotation QA, format converters) reads
 these objects; nothing else in the repository spells a sigma or a flip pair out again.
+
+The same holds for relations between layouts: which joint of one layout is which joint of
+another (:func:`correspondence`, by name) and which spellings of a joint name denote the same
+joint (:func:`canonical_joint_name`) are decided here, once, for the evaluation protocols, the
+converters and the cross-dataset cells alike.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -22,6 +29,10 @@ class KeypointLayout:
     skeleton: tuple[tuple[str, str], ...]
     joint_weights: tuple[float, ...]
     upper_body: frozenset[str] = field(default_factory=frozenset)
+    #: Joints that no other layout shares even under the same name: their definition is the
+    #: dataset's own (CrowdPose's ``head`` is the top of the head, MVOR's the face) or they are
+    #: never annotated (PoseTrack's ears). :func:`correspondence` leaves them out.
+    local_joints: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         k = len(self.keypoints)
@@ -32,6 +43,8 @@ class KeypointLayout:
         for a, b in (*self.flip_pairs, *self.skeleton):
             if a not in self.keypoints or b not in self.keypoints:
                 raise ValueError(f"layout {self.name}: unknown keypoint in pair ({a}, {b})")
+        if not self.local_joints <= set(self.keypoints):
+            raise ValueError(f"layout {self.name}: unknown local joints")
 
     @property
     def num_keypoints(self) -> int:
@@ -145,6 +158,7 @@ POSETRACK17 = KeypointLayout(
               ("head_bottom", "left_shoulder"), ("head_bottom", "right_shoulder")),
     joint_weights=(1.0, 1.0, 1.0, 1.0, 1.0, *_LIMB_WEIGHTS),
     upper_body=_UPPER,
+    local_joints=frozenset({"left_ear", "right_ear"}),  # never annotated
 )
 
 #: CrowdPose / ExLPose (14): limbs first, then head (top of the head) and neck, named as in
@@ -158,6 +172,7 @@ CROWDPOSE14 = KeypointLayout(
               ("left_shoulder", "neck")),
     joint_weights=(*_LIMB_WEIGHTS, 1.0, 1.0),
     upper_body=_UPPER,
+    local_joints=frozenset({"head", "neck"}),  # top of the head; CrowdPose's own neck
 )
 
 #: MVOR (10 upper-body joints), order of ``camma_mvor_2018.json``.
@@ -177,6 +192,8 @@ MVOR10 = KeypointLayout(
               ("left_hip", "right_hip")),
     joint_weights=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.2, 1.2, 1.5, 1.5),
     upper_body=_UPPER,
+    # the face and MVOR's own neck (COCO-17 reaches them only through mvor-pck's rule)
+    local_joints=frozenset({"head", "neck"}),
 )
 
 #: MPII (16), the order of MPII's ``joints`` / ``gt_valid.mat``.
@@ -213,3 +230,124 @@ def get_layout(name: str) -> KeypointLayout:
         return LAYOUTS[name]
     except KeyError:
         raise KeyError(f"unknown keypoint layout {name!r}; known: {sorted(LAYOUTS)}") from None
+
+
+# ------------------------------------------------------------------ joint names
+
+
+#: Side words of joint names, as datasets spell them.
+_SIDES = {"r": "right", "rt": "right", "right": "right", "l": "left", "lt": "left",
+          "left": "left"}
+#: The joints that come in left/right pairs, without the side ("ankle", "eye", ...); a name
+#: such as ``rankle`` is read as ``right_ankle`` only for these.
+_SIDED = frozenset(n.split("_", 1)[1] for lay in LAYOUTS.values() for n in lay.keypoints
+                   if n.startswith(("left_", "right_")))
+
+
+def canonical_joint_name(name: str) -> str:
+    """The layouts' spelling of a joint name as ground-truth files write it.
+
+    Files name the same joint ``right_ankle``, ``r_ankle``, ``r ankle`` (MPII's own
+    abbreviations), ``R-Ankle``, ``RightAnkle``, ``rankle`` or ``ankle_r``; comparing them
+    exactly would refuse good files, while a table of aliases would miss the next spelling.
+    The rules: case and camelCase are ignored, ``_``, space, ``-`` and ``.`` separate words,
+    ``r``/``rt``/``right`` and ``l``/``lt``/``left`` (first or last word) are the side, and a
+    single word is split into side and joint only when the rest is a paired joint
+    (``rankle``, ``lwrist``). Anything else is left as it is, so different joints stay different.
+    """
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
+    words = [w for w in re.split(r"[\s_.\-]+", spaced.lower()) if w]
+    if len(words) > 1 and words[-1] in _SIDES and words[0] not in _SIDES:
+        words = [words[-1], *words[:-1]]  # ankle_r
+    if len(words) > 1 and words[0] in _SIDES:
+        words[0] = _SIDES[words[0]]
+    elif len(words) == 1 and words[0][:1] in ("r", "l") and words[0][1:] in _SIDED:
+        words = [_SIDES[words[0][0]], words[0][1:]]  # rankle
+    return "_".join(words)
+
+
+def joint_name_differences(names: Sequence[str], layout: KeypointLayout
+                           ) -> list[tuple[int, str, str]]:
+    """``(position, expected, got)`` wherever ``names`` (a ground truth's) and the layout's
+    joints differ after :func:`canonical_joint_name`; ``""`` stands for a missing name. Empty
+    when they are the same joints in the same order."""
+    out = []
+    for i in range(max(len(names), layout.num_keypoints)):
+        expected = layout.keypoints[i] if i < layout.num_keypoints else ""
+        got = str(names[i]) if i < len(names) else ""
+        if canonical_joint_name(got) != expected:
+            out.append((i, expected, got))
+    return out
+
+
+def describe_name_differences(differences: Sequence[tuple[int, str, str]],
+                              limit: int = 8) -> str:
+    """``position 0: expected 'right_ankle', got 'l ankle'; ...`` (the first ``limit``)."""
+    parts = [f"position {i}: expected {e or '(nothing)'!r}, got {g or '(nothing)'!r}"
+             for i, e, g in differences[:limit]]
+    if len(differences) > limit:
+        parts.append(f"and {len(differences) - limit} more")
+    return "; ".join(parts)
+
+
+def layout_of_names(names: Sequence[str] | None) -> KeypointLayout | None:
+    """The layout whose joints ``names`` lists, in order (spellings normalised), if any."""
+    if not names:
+        return None
+    return next((lay for lay in LAYOUTS.values() if not joint_name_differences(names, lay)),
+                None)
+
+
+# ------------------------------------------------------------------ correspondences
+
+
+def correspondence(source: KeypointLayout, target: KeypointLayout) -> tuple[int, ...]:
+    """For each joint of ``target``, the index of the same joint in ``source``, -1 where
+    ``source`` has no such joint.
+
+    Joints correspond by name: the layouts spell names canonically, so e.g. COCO-17 ->
+    PoseTrack17 / LLVIP-Pose gives the nose and the 12 limb joints, COCO-17 -> CrowdPose14 and
+    MPII16 -> COCO-17 the 12 limb joints, MPII16 -> PoseTrack17 those and ``head_top``. A
+    layout's :attr:`~KeypointLayout.local_joints` never correspond, except to themselves
+    (a layout onto itself, or onto a layout with the same joint list, is the identity).
+    """
+    if source.keypoints == target.keypoints:
+        return tuple(range(target.num_keypoints))
+    index = {n: i for i, n in enumerate(source.keypoints) if n not in source.local_joints}
+    return tuple(-1 if n in target.local_joints else index.get(n, -1)
+                 for n in target.keypoints)
+
+
+def shared_joints(source: KeypointLayout, target: KeypointLayout) -> tuple[str, ...]:
+    """The joints of ``target`` that ``source`` also has (:func:`correspondence`), in
+    ``target``'s order."""
+    return tuple(n for n, i in zip(target.keypoints, correspondence(source, target)) if i >= 0)
+
+
+def sub_layout(layout: KeypointLayout, joints: Sequence[str], name: str | None = None
+               ) -> KeypointLayout:
+    """``layout`` restricted to ``joints`` (kept in the layout's order), with their sigmas,
+    weights, and the flip pairs and links whose two ends remain.
+
+    What a cross-dataset cell is scored on: e.g. LLVIP-Pose's 13 joints that a COCO-trained
+    model predicts, with PoseTrack's sigmas for them (:func:`shared_layout`).
+    """
+    unknown = set(joints) - set(layout.keypoints)
+    if unknown:
+        raise ValueError(f"layout {layout.name} has no joints {sorted(unknown)}")
+    keep = [i for i, n in enumerate(layout.keypoints) if n in set(joints)]
+    names = tuple(layout.keypoints[i] for i in keep)
+    kept = set(names)
+    return KeypointLayout(
+        name=name or f"{layout.name}[{','.join(names)}]", keypoints=names,
+        sigmas=tuple(layout.sigmas[i] for i in keep),
+        flip_pairs=tuple(p for p in layout.flip_pairs if set(p) <= kept),
+        skeleton=tuple(p for p in layout.skeleton if set(p) <= kept),
+        joint_weights=tuple(layout.joint_weights[i] for i in keep),
+        upper_body=layout.upper_body & kept, local_joints=layout.local_joints & kept)
+
+
+def shared_layout(source: KeypointLayout, target: KeypointLayout) -> KeypointLayout:
+    """``target`` restricted to the joints ``source`` shares with it, named
+    ``"<target>&<source>"`` (e.g. ``posetrack17&coco17``, 13 joints)."""
+    return sub_layout(target, shared_joints(source, target), f"{target.name}&{source.name}")

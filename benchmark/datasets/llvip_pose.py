@@ -22,7 +22,7 @@ from benchmark.datasets.native import (
     read_coco,
 )
 from benchmark.datasets.sources import Source
-from benchmark.datasets.spec import DatasetSpec, ModalitySpec
+from benchmark.datasets.spec import DatasetSpec, ModalitySpec, ReleasedDetections
 
 RELEASE = "https://github.com/MickaelCormier/llvip-pose/releases/latest/download/"
 SPLIT_FILES = {"train": "train_llvip.json", "test": "test_llvip.json"}
@@ -141,5 +141,13 @@ SPEC = DatasetSpec(
                       "it holds LLVIP/infrared/{train,test} and LLVIP/visible/{train,test})."),
     ),
     converter=convert,
+    # The authors' person boxes for the test images (NMS 0.5), one file per camera; the
+    # 13-keypoint file's images are test images, so it is scored with the same boxes.
+    released_detections=(
+        ReleasedDetections("llvip_nms50", "test", "test_bbox_thermal_nms_50_llvip.json",
+                           ("thermal", "thermal_norm"), subsets=("test_13kpts",)),
+        ReleasedDetections("llvip_nms50", "test", "test_bbox_rgb_nms_50_llvip.json",
+                           ("rgb",), subsets=("test_13kpts",)),
+    ),
     manual_instructions="LLVIP.zip from https://bupt-ai-cz.github.io/LLVIP/",
 )

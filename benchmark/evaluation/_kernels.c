@@ -183,12 +183,13 @@ static PyObject *pckh(PyObject *self, PyObject *args) {
 
 PyDoc_STRVAR(mvor_hits_doc,
 "mvor_hits(gt_kp, gt_box, pred_kp, chosen, sources, threshold, hits)\n\n"
-"MVOR's joint test (see mvor.coco_to_mvor and mvor.joint_hits): gt_kp (G, J, 3) with (0, 0)\n"
-"unlabelled, gt_box (G, 4) its labelled extent, pred_kp (N, K, 3) with (0, 0) absent, chosen\n"
-"(G,) the matched prediction or -1. sources (J, S, 2) int64 lists, per GT joint, the\n"
-"prediction joints to use in order of preference: (a, b) is the mid-point of a and b when both\n"
-"are present, (a, -1) joint a alone, (-1, -1) ends the list. hits (G, J) receives 1.0 where\n"
-"the joint is within threshold x max(box width + 1, box height + 1), else 0.0.");
+"MVOR's joint test (see mvor.to_mvor and mvor.joint_hits): gt_kp (G, J, 3) with (0, 0)\n"
+"unlabelled, gt_box (G, 4) its labelled extent, pred_kp (N, K, 3) with (0, 0) absent, in any\n"
+"layout (K is read from its shape: 17 for COCO-17, 10 for MVOR's own joints with an identity\n"
+"table), chosen (G,) the matched prediction or -1. sources (J, S, 2) int64 lists, per GT\n"
+"joint, the prediction joints to use in order of preference: (a, b) is the mid-point of a and\n"
+"b when both are present, (a, -1) joint a alone, (-1, -1) ends the list. hits (G, J) receives\n"
+"1.0 where the joint is within threshold x max(box width + 1, box height + 1), else 0.0.");
 
 static PyObject *mvor_hits(PyObject *self, PyObject *args) {
     (void)self;

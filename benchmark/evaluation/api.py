@@ -25,16 +25,20 @@ def _check_resampling(bootstrap: int, seed: int) -> None:
 
 def evaluate(protocol: str, gt: GroundTruthSource, preds: PredictionSource, *,
              sigmas: Sequence[float] | None = None, bootstrap: int = 0,
-             seed: int = 0) -> EvalResult:
+             seed: int = 0, pred_layout: str | None = None) -> EvalResult:
     """Evaluate one prediction set; with ``bootstrap`` resamples, add 95 % intervals.
 
     ``sigmas`` only matter to the OKS protocols (coco, crowdpose); the others ignore them.
+    ``pred_layout`` names the predictions' keypoint layout (``mvor10``, ``coco17``, ...), which
+    must be one the protocol accepts; ``None`` reads it from the number of keypoint values
+    (``mvor-pck``: 30 -> ``mvor10``, 51 -> ``coco17``). Naming it guards against a file in
+    another layout of the same length (COCO-17 and PoseTrack17 both have 17 joints).
     Raises :class:`~benchmark.evaluation.errors.EvaluationInputError` for unusable input.
     """
     spec = get_protocol(protocol)
     _check_resampling(bootstrap, seed)
     with paused_gc():  # nothing here is cyclic; collections would re-walk the inputs
-        prepared = spec.prepare(load_ground_truth(gt), preds, sigmas)
+        prepared = spec.prepare(load_ground_truth(gt), preds, sigmas, pred_layout=pred_layout)
     details = dict(prepared.details, units=prepared.n_units, unit=spec.unit)
     return EvalResult(spec.name, spec.headline, spec.scale, prepared.point(),
                       intervals(prepared, bootstrap, seed), bootstrap, seed, details)
@@ -42,18 +46,21 @@ def evaluate(protocol: str, gt: GroundTruthSource, preds: PredictionSource, *,
 
 def compare(protocol: str, gt: GroundTruthSource, pred_a: PredictionSource,
             pred_b: PredictionSource, *, bootstrap: int = 1000, seed: int = 0,
-            sigmas: Sequence[float] | None = None) -> dict[str, Any]:
+            sigmas: Sequence[float] | None = None,
+            pred_layout: str | None = None) -> dict[str, Any]:
     """Paired comparison of two prediction sets on the headline statistic (B - A).
 
     Both sets are evaluated on the same bootstrap resamples of the ground truth's images; the
     result holds both values, the difference, its 95 % interval and a two-sided p-value.
+    ``pred_layout`` (see :func:`evaluate`) applies to both; with ``None`` each file's layout
+    is read from it, so a COCO-17 model can be compared with a native one on ``mvor-pck``.
     """
     spec = get_protocol(protocol)
     _check_resampling(bootstrap, seed)
     with paused_gc():
         truth = load_ground_truth(gt)
-        a = spec.prepare(truth, pred_a, sigmas)
-        b = spec.prepare(truth, pred_b, sigmas)
+        a = spec.prepare(truth, pred_a, sigmas, pred_layout=pred_layout)
+        b = spec.prepare(truth, pred_b, sigmas, pred_layout=pred_layout)
     diff = paired_difference(a, b, spec.headline, bootstrap, seed)
     interval = diff["interval"]
     return {
@@ -63,4 +70,5 @@ def compare(protocol: str, gt: GroundTruthSource, pred_a: PredictionSource,
         "interval": [json_number(v) for v in interval] if interval else None,
         "p_value": diff["p_value"], "resamples": bootstrap, "seed": seed,
         "confidence": LEVEL, "units": a.n_units, "unit": spec.unit,
+        "pred_layouts": [a.details.get("pred_layout"), b.details.get("pred_layout")],
     }

@@ -8,7 +8,7 @@ same aggregation with unit ``i`` counted ``w[i]`` times, which is all a bootstra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from benchmark.evaluation.inputs import GroundTruth, stable_argsort
+from benchmark.evaluation.layout_map import AcceptedLayouts
 
 PredictionSource = str | Path | list
 
@@ -51,6 +52,15 @@ def sum_by_unit(values: np.ndarray, unit: np.ndarray) -> np.ndarray:
     return np.add.reduceat(values[order], starts, axis=0)
 
 
+class Prepare(Protocol):
+    """A protocol's ``prepare(gt, preds, sigmas, *, pred_layout=None)``: ``pred_layout`` names
+    the predictions' keypoint layout (``None``: read from their length)."""
+
+    def __call__(self, gt: GroundTruth, preds: PredictionSource,
+                 sigmas: Sequence[float] | None, *, pred_layout: str | None = None
+                 ) -> Prepared: ...
+
+
 @dataclass(frozen=True)
 class ProtocolSpec:
     """A named evaluation protocol."""
@@ -60,4 +70,5 @@ class ProtocolSpec:
     scale: Literal["fraction", "percent"]
     unit: str  # what the bootstrap resamples
     summary: str
-    prepare: Callable[[GroundTruth, PredictionSource, Sequence[float] | None], Prepared]
+    prepare: Prepare
+    layouts: AcceptedLayouts  # the prediction layouts it scores

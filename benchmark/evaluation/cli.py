@@ -45,6 +45,11 @@ def _common(parser: argparse.ArgumentParser, default_bootstrap: int) -> None:
     parser.add_argument("--layout", choices=sorted(LAYOUTS),
                         help="take OKS sigmas from this keypoint layout (coco and crowdpose "
                              "only; default: the layout matching the GT's keypoint names)")
+    parser.add_argument("--pred-layout", choices=sorted(LAYOUTS), metavar="LAYOUT",
+                        help="keypoint layout of the predictions, one the protocol accepts "
+                             "(mvor-pck: mvor10 or coco17; the others: the ground truth's); "
+                             "default: read from the number of keypoint values. Choices: "
+                             + ", ".join(sorted(LAYOUTS)))
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with every statistic instead of a table")
 
@@ -81,7 +86,8 @@ def _fail(message: str) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     try:
         result = evaluate(args.protocol, args.gt, args.pred, sigmas=_sigmas(args),
-                          bootstrap=args.bootstrap, seed=args.seed)
+                          bootstrap=args.bootstrap, seed=args.seed,
+                          pred_layout=args.pred_layout)
     except (EvaluationInputError, ValueError, TypeError) as exc:
         return _fail(str(exc))
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_result(result))
@@ -93,7 +99,8 @@ def run_compare(args: argparse.Namespace) -> int:
         return _fail(f"eval-compare needs --pred exactly twice (A then B), got {len(args.pred)}")
     try:
         out = compare(args.protocol, args.gt, args.pred[0], args.pred[1],
-                      bootstrap=args.bootstrap, seed=args.seed, sigmas=_sigmas(args))
+                      bootstrap=args.bootstrap, seed=args.seed, sigmas=_sigmas(args),
+                      pred_layout=args.pred_layout)
     except (EvaluationInputError, ValueError, TypeError) as exc:
         return _fail(str(exc))
     out["pred_a"], out["pred_b"] = args.pred

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.datasets.layouts import COCO17, CROWDPOSE14, LAYOUTS
+from benchmark.datasets.layouts import COCO17, CROWDPOSE14, layout_of_names
 from benchmark.evaluation.accumulate import (
     COCO_KEYPOINT_STATS,
     accumulate,
@@ -21,11 +21,16 @@ from benchmark.evaluation.accumulate import (
 )
 from benchmark.evaluation.base import PredictionSource, ProtocolSpec
 from benchmark.evaluation.engines import EngineRun, run_coco, run_crowd
-from benchmark.evaluation.inputs import GroundTruth, load_predictions
+from benchmark.evaluation.inputs import GroundTruth
+from benchmark.evaluation.layout_map import AcceptedLayouts
 
 CROWD_STATS = tuple(s for s in COCO_KEYPOINT_STATS if s[3] == "all")
 #: xtcocotools' crowd-index split (``get_type_result(first=0.2, second=0.8)``).
 CROWD_SPLIT = (0.2, 0.8)
+#: Both score predictions in the ground truth's own layout (OKS compares joint i with joint i;
+#: pycocotools and xtcocotools define no mapping between layouts).
+COCO_LAYOUTS = AcceptedLayouts("coco")
+CROWDPOSE_LAYOUTS = AcceptedLayouts("crowdpose")
 
 
 class CocoPrepared:
@@ -58,14 +63,14 @@ class CocoPrepared:
 
 
 def coco_sigmas(gt: GroundTruth, sigmas: Sequence[float] | None) -> tuple[float, ...]:
-    """Explicit sigmas, else the layout whose keypoint names the ground truth lists, else COCO's.
+    """Explicit sigmas, else the layout whose keypoint names the ground truth lists (spellings
+    normalised), else COCO's.
 
     Sigmas always come from :mod:`benchmark.datasets.layouts`; nothing here spells them out.
     """
     k = gt.num_keypoints()
     if sigmas is None:
-        names = tuple(gt.keypoint_names or ())
-        layout = next((lay for lay in LAYOUTS.values() if lay.keypoints == names), None)
+        layout = layout_of_names(gt.keypoint_names)
         if layout is None and k == COCO17.num_keypoints:
             layout = COCO17
         if layout is None:
@@ -93,25 +98,29 @@ def _category_ids(gt: GroundTruth) -> set[Any]:
     return {c["id"] for c in gt.data.get("categories", []) if isinstance(c, dict) and "id" in c}
 
 
-def _engine_details(run: EngineRun, n_preds: int, sigmas: Sequence[float]) -> dict[str, Any]:
-    return {"engine": run.engine, "images": len(run.image_ids), "predictions": n_preds,
-            "sigmas": list(sigmas), "max_detections": run.max_det}
+def _engine_details(run: EngineRun, n_preds: int, sigmas: Sequence[float],
+                    layout: str) -> dict[str, Any]:
+    return {"engine": run.engine, "pred_layout": layout, "images": len(run.image_ids),
+            "predictions": n_preds, "sigmas": list(sigmas), "max_detections": run.max_det}
 
 
 def prepare_coco(gt: GroundTruth, preds: PredictionSource, sigmas: Sequence[float] | None,
-                 *, summarize_in_engine: bool = True) -> CocoPrepared:
+                 *, pred_layout: str | None = None,
+                 summarize_in_engine: bool = True) -> CocoPrepared:
     """pycocotools keypoint AP/AR (GT areas, 20 detections per image)."""
     sig = coco_sigmas(gt, sigmas)
     k = len(sig)
     _check_gt(gt, k, ("id", "category_id", "keypoints", "bbox", "area", "iscrowd",
                       "num_keypoints"))
-    predictions = load_predictions(preds, gt, k, _category_ids(gt))
+    predictions, layout = COCO_LAYOUTS.load(preds, gt, pred_layout, _category_ids(gt))
     run = run_coco(gt, predictions, sig, summarize=summarize_in_engine)
-    return CocoPrepared(run, COCO_KEYPOINT_STATS, None, _engine_details(run, len(predictions), sig))
+    details = _engine_details(run, len(predictions), sig, layout.name)
+    return CocoPrepared(run, COCO_KEYPOINT_STATS, None, details)
 
 
 def prepare_crowdpose(gt: GroundTruth, preds: PredictionSource,
-                      sigmas: Sequence[float] | None) -> CocoPrepared:
+                      sigmas: Sequence[float] | None, *,
+                      pred_layout: str | None = None) -> CocoPrepared:
     """CrowdPose API: no GT area (0.53 x bbox area), ``num_keypoints == 0`` ignored, crowd
     index split into easy/medium/hard when every image carries ``crowdIndex``."""
     sig = tuple(float(s) for s in (sigmas if sigmas is not None else CROWDPOSE14.sigmas))
@@ -119,10 +128,10 @@ def prepare_crowdpose(gt: GroundTruth, preds: PredictionSource,
     if len(sig) != k:
         raise gt.error(f"crowdpose needs {len(sig)} keypoints per annotation, found {k}")
     _check_gt(gt, k, ("id", "category_id", "keypoints", "bbox", "num_keypoints"))
-    predictions = load_predictions(preds, gt, k, _category_ids(gt))
+    predictions, layout = CROWDPOSE_LAYOUTS.load(preds, gt, pred_layout, _category_ids(gt))
     run = run_crowd(gt, predictions, sig)
     masks = _crowd_masks(gt, run.image_ids)
-    details = _engine_details(run, len(predictions), sig)
+    details = _engine_details(run, len(predictions), sig, layout.name)
     return CocoPrepared(run, CROWD_STATS, masks, details)
 
 
@@ -141,9 +150,9 @@ def _crowd_masks(gt: GroundTruth, image_ids: list[Any]) -> dict[str, np.ndarray]
 COCO = ProtocolSpec(
     name="coco", headline="AP", scale="fraction", unit="image",
     summary="OKS AP/AR as pycocotools computes them, fractions in [0, 1]",
-    prepare=prepare_coco)
+    prepare=prepare_coco, layouts=COCO_LAYOUTS)
 
 CROWDPOSE = ProtocolSpec(
     name="crowdpose", headline="AP", scale="fraction", unit="image",
     summary="CrowdPose API (xtcocotools keypoints_crowd, use_area=False), fractions in [0, 1]",
-    prepare=prepare_crowdpose)
+    prepare=prepare_crowdpose, layouts=CROWDPOSE_LAYOUTS)

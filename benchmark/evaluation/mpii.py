@@ -29,18 +29,22 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.datasets.layouts import MPII16
+from benchmark.datasets.layouts import (
+    MPII16,
+    describe_name_differences,
+    joint_name_differences,
+)
 from benchmark.evaluation import native
 from benchmark.evaluation.base import PredictionSource, ProtocolSpec, sum_by_unit
 from benchmark.evaluation.errors import EvaluationInputError
 from benchmark.evaluation.inputs import (
     GroundTruth,
     bad_row,
-    load_predictions,
     pack_rows,
     stable_argsort,
     take_rows,
 )
+from benchmark.evaluation.layout_map import AcceptedLayouts
 
 SC_BIAS = 0.6
 THRESHOLD = 0.5
@@ -53,6 +57,8 @@ GROUPS = (("Head", ("head_top",)), ("Shoulder", ("left_shoulder", "right_shoulde
           ("Elbow", ("left_elbow", "right_elbow")), ("Wrist", ("left_wrist", "right_wrist")),
           ("Hip", ("left_hip", "right_hip")), ("Knee", ("left_knee", "right_knee")),
           ("Ankle", ("left_ankle", "right_ankle")))
+#: The prediction layout scored: MPII's 16 joints (the references define no other mapping).
+PRED_LAYOUTS = AcceptedLayouts("mpii-pckh", (MPII16,))
 
 
 def mpii_mat_to_coco(mat_path: str | Path) -> dict:
@@ -102,8 +108,10 @@ class MpiiPersons:
 def gt_persons(gt: GroundTruth) -> MpiiPersons:
     k = MPII16.num_keypoints
     names = gt.keypoint_names
-    if names is not None and tuple(names) != MPII16.keypoints:
-        raise gt.error(f"mpii-pckh expects MPII's joint order {list(MPII16.keypoints)}")
+    differ = [] if names is None else joint_name_differences(names, MPII16)
+    if differ:  # MPII's own spellings (``r ankle``, ``r_ankle``) are the same joints
+        raise gt.error(f"mpii-pckh expects MPII's 16 joints {list(MPII16.keypoints)} in this "
+                       f"order; these differ: {describe_name_differences(differ)}")
     cols = gt.annotation_table({"keypoints": 3 * k, "head_box": 4})  # one pass, file order
     order, image = gt.annotation_positions
     if cols is not None and all(col.present[order].all() for col in cols.values()):
@@ -293,13 +301,14 @@ def _weighted_mean(pckh: np.ndarray, ratio: np.ndarray) -> float:
 
 
 def prepare_mpii(gt: GroundTruth, preds: PredictionSource,
-                 sigmas: Sequence[float] | None = None) -> MpiiPrepared:
+                 sigmas: Sequence[float] | None = None, *,
+                 pred_layout: str | None = None) -> MpiiPrepared:
     persons = gt_persons(gt)
-    predictions = load_predictions(preds, gt, MPII16.num_keypoints, arrays=True)
+    predictions, layout = PRED_LAYOUTS.load(preds, gt, pred_layout, arrays=True)
     pred_kp = predictions.keypoints
     chosen = pair(persons, pred_kp[:, :, :2], predictions.image_positions(gt))
     hits, curve = score_joints(persons, pred_kp, chosen)
-    details = {"engine": "mpbench", "gt_persons": len(chosen),
+    details = {"engine": "mpbench", "pred_layout": layout.name, "gt_persons": len(chosen),
                "paired_persons": int((chosen >= 0).sum()), "predictions": len(predictions)}
     return MpiiPrepared(hits, curve, persons.labelled, persons.image, details)
 
@@ -307,4 +316,4 @@ def prepare_mpii(gt: GroundTruth, preds: PredictionSource,
 MPII_PCKH = ProtocolSpec(
     name="mpii-pckh", headline="Mean", scale="percent", unit="image",
     summary="MPII PCKh@0.5 (HRNet/mmpose semantics, head-box normaliser), percent",
-    prepare=prepare_mpii)
+    prepare=prepare_mpii, layouts=PRED_LAYOUTS)

@@ -1,12 +1,17 @@
 """``mvor-pck``: MVOR's PCK@0.2 (CAMMA-public/MVOR ``lib/eval_pck_2dpose.py`` semantics).
 
-COCO-17 predictions are scored against MVOR's 10 upper-body joints. Each rule below is the
-reference script's, including its quirks, because the goal is the number it prints:
+Predictions are scored against MVOR's 10 upper-body joints, in one of two layouts: COCO-17,
+converted as the script converts its ``coco_keypoints`` (:data:`SOURCES`), or MVOR's own 10
+joints, compared joint for joint (the script's rules with the 10 predicted joints in place of
+the converted ones, as MVOR's 10-joint ``keypoints`` field of its released predictions). Each
+rule below is the reference script's, including its quirks, because the goal is the number it
+prints:
 
 - A keypoint at (0, 0) is absent (prediction confidences and GT visibilities are not read).
 - GT persons: ``only_bbox`` annotations and persons without a labelled joint are skipped.
 - Matching is per GT person, without a one-to-one constraint: candidates are the image's
-  predictions whose keypoint extent covers more than 0.3 of the GT keypoint box (``+1`` pixel
+  predictions whose keypoint extent (of the joints *as predicted*: 17 for COCO-17, the 10
+  for MVOR's layout) covers more than 0.3 of the GT keypoint box (``+1`` pixel
   widths); the highest score wins, and the winner is the *first prediction of the image* whose
   score is within 1e-6 of that maximum (which may even be a non-candidate).
 - A joint is correct when its error is <= 0.2 x max(x-extent + 1, y-extent + 1) of the GT
@@ -25,7 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.datasets.layouts import COCO17, MVOR10
+from benchmark.datasets.layouts import (
+    COCO17,
+    MVOR10,
+    KeypointLayout,
+    describe_name_differences,
+    get_layout,
+    joint_name_differences,
+)
 from benchmark.evaluation import native
 from benchmark.evaluation.base import PredictionSource, ProtocolSpec, sum_by_unit
 from benchmark.evaluation.inputs import (
@@ -33,12 +45,12 @@ from benchmark.evaluation.inputs import (
     Predictions,
     bad_row,
     keypoint_problem,
-    load_predictions,
     pack_rows,
     present_boxes,
     stable_argsort,
     take_rows,
 )
+from benchmark.evaluation.layout_map import AcceptedLayouts
 
 THRESHOLD = 0.2
 MIN_OVERLAP = 0.3
@@ -47,6 +59,8 @@ SCORE_TIE = 1e-6
 GROUPS = (("Head", "head", "neck"), ("Shoulder", "left_shoulder", "right_shoulder"),
           ("Hip", "left_hip", "right_hip"), ("Elbow", "left_elbow", "right_elbow"),
           ("Wrist", "left_wrist", "right_wrist"))
+#: The prediction layouts scored: MVOR's own (first: an empty file is read as it) and COCO-17.
+PRED_LAYOUTS = AcceptedLayouts("mvor-pck", (MVOR10, COCO17))
 
 
 @dataclass(frozen=True)
@@ -86,8 +100,10 @@ def planes(kp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def gt_persons(gt: GroundTruth) -> MvorPersons:
     k = MVOR10.num_keypoints
     names = gt.keypoint_names
-    if names is not None and tuple(names) != MVOR10.keypoints:
-        raise gt.error(f"mvor-pck expects MVOR's joints {list(MVOR10.keypoints)}, got {names}")
+    differ = [] if names is None else joint_name_differences(names, MVOR10)
+    if differ:
+        raise gt.error(f"mvor-pck expects MVOR's 10 joints {list(MVOR10.keypoints)} in this "
+                       f"order; these differ: {describe_name_differences(differ)}")
     cols = gt.annotation_table({"keypoints": 3 * k, "only_bbox": 1}, boxes={"keypoints"})
     order, pos = gt.annotation_positions
     if cols is not None:  # the usual case: the fields of every annotation read in one pass
@@ -113,42 +129,52 @@ def gt_persons(gt: GroundTruth) -> MvorPersons:
     return MvorPersons(kp[keep], box[keep], pos[keep])
 
 
-#: For each MVOR joint, the COCO-17 joints that give it, in order of preference: a pair gives
-#: its mid-point (when both are present), a single name that joint.
+#: MVOR's reference mapping (the only place it is written): for each MVOR joint, the COCO-17
+#: joints that give it, in order of preference: a pair gives its mid-point (when both are
+#: present), a single name that joint.
 SOURCES: dict[str, tuple[tuple[str, ...], ...]] = {
     "head": (("left_eye", "right_eye"), ("left_ear", "right_ear"), ("nose",), ("right_eye",),
              ("left_eye",), ("right_ear",), ("left_ear",)),
     "neck": (("left_shoulder", "right_shoulder"), ("right_shoulder",), ("left_shoulder",)),
     **{name: ((name,),) for name in MVOR10.keypoints[2:]},
 }
+#: The same table for each accepted prediction layout: MVOR's own joints are themselves.
+LAYOUT_SOURCES: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
+    COCO17.name: SOURCES, MVOR10.name: {name: ((name,),) for name in MVOR10.keypoints}}
 
 
-def _source_table() -> np.ndarray:
-    """:data:`SOURCES` as COCO indices ``(10, S, 2)`` for the native kernel: ``(a, -1)`` one
-    joint, ``(a, b)`` a mid-point, ``(-1, -1)`` the end of a joint's list."""
-    width = max(len(options) for options in SOURCES.values())
+def _source_table(layout: KeypointLayout) -> np.ndarray:
+    """:data:`LAYOUT_SOURCES` of ``layout`` as joint indices ``(10, S, 2)`` for the native
+    kernel: ``(a, -1)`` one joint, ``(a, b)`` a mid-point, ``(-1, -1)`` the end of a joint's
+    list."""
+    sources = LAYOUT_SOURCES[layout.name]
+    width = max(len(options) for options in sources.values())
     table = np.full((MVOR10.num_keypoints, width, 2), -1, dtype=np.int64)
     for j, name in enumerate(MVOR10.keypoints):
-        for t, option in enumerate(SOURCES[name]):
-            table[j, t, :len(option)] = [COCO17.index[n] for n in option]
+        for t, option in enumerate(sources[name]):
+            table[j, t, :len(option)] = [layout.index[n] for n in option]
     return table
 
 
-SOURCE_TABLE = _source_table()
+SOURCE_TABLES = {lay.name: _source_table(lay) for lay in PRED_LAYOUTS.layouts}
 
 
-def coco_to_mvor(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """COCO-17 points ``(N, 17)`` (NaN = absent) -> MVOR-10 points ``(N, 10)`` (:data:`SOURCES`).
+def to_mvor(x: np.ndarray, y: np.ndarray, layout: KeypointLayout = COCO17
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted points ``(N, K)`` of ``layout`` (NaN = absent) -> MVOR-10 points ``(N, 10)``
+    (:data:`LAYOUT_SOURCES`).
 
-    Head: mid-eyes, else mid-ears, else nose, else the one eye, else the one ear.
-    Neck: mid-shoulders, else the one shoulder. The other joints are the same names.
+    From COCO-17 (:data:`SOURCES`): head = mid-eyes, else mid-ears, else nose, else the one
+    eye, else the one ear; neck = mid-shoulders, else the one shoulder; the other joints are
+    the same names. MVOR's own points come back as they are.
     """
-    c = COCO17.index
+    c = layout.index
+    sources = LAYOUT_SOURCES[layout.name]
     has = ~np.isnan(x)
     out_x = np.full((len(x), MVOR10.num_keypoints), np.nan)
     out_y = np.full((len(x), MVOR10.num_keypoints), np.nan)
     for j, name in enumerate(MVOR10.keypoints):
-        for option in reversed(SOURCES[name]):  # the preferred option is written last
+        for option in reversed(sources[name]):  # the preferred option is written last
             idx = [c[n] for n in option]
             present = np.logical_and.reduce([has[:, i] for i in idx])
             if len(idx) == 2:
@@ -258,31 +284,41 @@ def mvor_stats(pck: np.ndarray) -> dict[str, float]:
     return out
 
 
-def prepare_mvor(gt: GroundTruth, preds: PredictionSource,
-                 sigmas: Sequence[float] | None = None) -> MvorPrepared:
+def person_hits(gt: GroundTruth, preds: PredictionSource, pred_layout: str | None = None
+                ) -> tuple[MvorPersons, np.ndarray, np.ndarray, Predictions, str]:
+    """The GT persons, the prediction used for each (-1: none), their ``(G, 10)`` joint hits,
+    the predictions and their layout's name."""
     persons = gt_persons(gt)
-    predictions: Predictions = load_predictions(preds, gt, COCO17.num_keypoints, arrays=True,
-                                                boxes=True)
+    predictions, layout = PRED_LAYOUTS.load(preds, gt, pred_layout, arrays=True, boxes=True)
+    lay = get_layout(layout.name)
     chosen = match(persons, predictions.present_boxes, predictions.scores,
                    predictions.image_positions(gt))
     if native.kernels is not None and len(chosen):  # the same rules, one loop over persons
         hits = np.empty(persons.kp.shape[:2])
         native.kernels.mvor_hits(persons.kp, persons.box,
                                  np.ascontiguousarray(predictions.keypoints, dtype=np.float64),
-                                 chosen, SOURCE_TABLE, THRESHOLD, hits)
+                                 chosen, SOURCE_TABLES[lay.name], THRESHOLD, hits)
     else:  # only the chosen predictions are converted to MVOR's joints
         used = chosen >= 0
         mx = np.full(persons.x.shape, np.nan)
         my = np.full(persons.y.shape, np.nan)
         x, y = planes(np.take(predictions.keypoints, chosen[used], axis=0))
-        mx[used], my[used] = coco_to_mvor(x, y)
+        mx[used], my[used] = to_mvor(x, y, lay)
         hits = joint_hits(persons, mx, my)
-    details = {"engine": "mpbench", "gt_persons": len(chosen),
+    return persons, chosen, hits, predictions, lay.name
+
+
+def prepare_mvor(gt: GroundTruth, preds: PredictionSource,
+                 sigmas: Sequence[float] | None = None, *,
+                 pred_layout: str | None = None) -> MvorPrepared:
+    persons, chosen, hits, predictions, layout = person_hits(gt, preds, pred_layout)
+    details = {"engine": "mpbench", "pred_layout": layout, "gt_persons": len(chosen),
                "matched_persons": int((chosen >= 0).sum()), "predictions": len(predictions)}
     return MvorPrepared(hits, persons.image, details)
 
 
 MVOR_PCK = ProtocolSpec(
     name="mvor-pck", headline="Mean", scale="percent", unit="image",
-    summary="MVOR PCK@0.2 of COCO-17 predictions on MVOR's 10 upper-body joints, percent",
-    prepare=prepare_mvor)
+    summary="MVOR PCK@0.2 on MVOR's 10 upper-body joints, of predictions in MVOR's layout or "
+            "COCO-17 (the reference's mapping), percent",
+    prepare=prepare_mvor, layouts=PRED_LAYOUTS)

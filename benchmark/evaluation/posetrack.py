@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.datasets.layouts import POSETRACK17
+from benchmark.datasets.layouts import POSETRACK17, canonical_joint_name
 from benchmark.evaluation.base import PredictionSource, ProtocolSpec
 from benchmark.evaluation.geometry import group_boxes, inside_rings
 from benchmark.evaluation.inputs import (
@@ -36,10 +36,10 @@ from benchmark.evaluation.inputs import (
     Predictions,
     bad_row,
     keypoint_problem,
-    load_predictions,
     pack_rows,
     stable_argsort,
 )
+from benchmark.evaluation.layout_map import AcceptedLayouts
 
 DIST_THRESHOLD = 0.5
 HEAD_BIAS = 0.6
@@ -50,6 +50,9 @@ GROUPS = (("Head", ("head_top", "head_bottom", "nose")),
           ("Elbow", ("right_elbow", "left_elbow")), ("Wrist", ("right_wrist", "left_wrist")),
           ("Hip", ("right_hip", "left_hip")), ("Knee", ("right_knee", "left_knee")),
           ("Ankle", ("right_ankle", "left_ankle")))
+#: The prediction layout scored: the ground truth's (PoseTrack17 for PoseTrack18 files),
+#: joint i of a prediction being joint i of the ground truth.
+PRED_LAYOUTS = AcceptedLayouts("posetrack-map")
 
 
 @dataclass(frozen=True)
@@ -271,7 +274,7 @@ def _first_argmax(values: np.ndarray, key: np.ndarray) -> np.ndarray:
 
 
 def build_samples(gt: GroundTruth, preds: Predictions) -> tuple[Samples, dict[str, Any]]:
-    names = gt.keypoint_names or list(POSETRACK17.keypoints)
+    names = [canonical_joint_name(n) for n in gt.keypoint_names or POSETRACK17.keypoints]
     missing = [n for n in JOINTS if n not in names]
     if missing:
         raise gt.error(f"posetrack-map needs keypoints named {missing}")
@@ -364,14 +367,16 @@ class PosetrackPrepared:
 
 
 def prepare_posetrack(gt: GroundTruth, preds: PredictionSource,
-                      sigmas: Sequence[float] | None = None) -> PosetrackPrepared:
-    predictions = load_predictions(preds, gt, gt.num_keypoints(), arrays=True)
+                      sigmas: Sequence[float] | None = None, *,
+                      pred_layout: str | None = None) -> PosetrackPrepared:
+    predictions, layout = PRED_LAYOUTS.load(preds, gt, pred_layout, arrays=True)
     samples, details = build_samples(gt, predictions)
-    details.update({"engine": "mpbench", "predictions": len(predictions)})
+    details.update({"engine": "mpbench", "pred_layout": layout.name,
+                    "predictions": len(predictions)})
     return PosetrackPrepared(samples, details)
 
 
 POSETRACK_MAP = ProtocolSpec(
     name="posetrack-map", headline="Total", scale="percent", unit="frame",
     summary="PoseTrack multi-person per-joint AP with poseval's semantics, percent",
-    prepare=prepare_posetrack)
+    prepare=prepare_posetrack, layouts=PRED_LAYOUTS)

@@ -10,7 +10,9 @@ that results can be broken down by level.
 
 The views ``processed/annotations/<modality>/<split>.json`` are the QA'd annotations with each
 image's ``file_name`` set to its path under that modality's root, images lacking the modality
-left out (e.g. ExLPose-OC has no well-lit partner). Cells train and evaluate on a view.
+left out (e.g. ExLPose-OC has no well-lit partner); ``processed/annotations_official/...`` are
+the same views of the released annotations (converted, without QA edits). Cells train on a QA
+view by default and are scored on the official views.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmark.datasets.spec import DatasetSpec, ModalitySpec
+from benchmark.datasets.spec import VIEW_DIRS, DatasetSpec, ModalitySpec
 from benchmark.modalities.derive import derive_modality
 from benchmark.modalities.inputs import to_network_input
 
@@ -35,12 +37,18 @@ def derive_kind(mod: ModalitySpec) -> tuple[str, dict]:
     return mod.kind, dict(mod.params)
 
 
-def _qa_splits(spec: DatasetSpec, base: Path) -> dict[str, dict]:
+#: Where each annotation variant's canonical files are (under ``data/<dataset>``), and the
+#: stage that writes them.
+VARIANT_SOURCES = {"qa": ("qa", "qa"), "official": ("converted", "convert")}
+
+
+def _variant_splits(spec: DatasetSpec, base: Path, variant: str = "qa") -> dict[str, dict]:
+    folder, stage = VARIANT_SOURCES[variant]
     out = {}
     for split in spec.splits:
-        ann = base / "qa" / "annotations" / f"{split}.json"
+        ann = base / folder / "annotations" / f"{split}.json"
         if not ann.is_file():
-            raise FileNotFoundError(f"{ann}: missing; run `dvc repro qa@{spec.name}` first")
+            raise FileNotFoundError(f"{ann}: missing; run `dvc repro {stage}@{spec.name}` first")
         out[split] = json.loads(ann.read_text())
     return out
 
@@ -70,7 +78,7 @@ def derive_dataset_modalities(spec: DatasetSpec, base: Path, processed: Path, *,
 
     ``base`` is ``data/<dataset>``. Returns the number of images derived per modality.
     """
-    splits = _qa_splits(spec, base)
+    splits = _variant_splits(spec, base)
     counts: dict[str, int] = {}
     for name, mod in spec.modalities.items():
         if mod.derived_from is None:
@@ -104,23 +112,33 @@ def derive_dataset_modalities(spec: DatasetSpec, base: Path, processed: Path, *,
 
 
 def write_views(spec: DatasetSpec, base: Path, processed: Path) -> dict[str, dict[str, int]]:
-    """``processed/annotations/<modality>/<split>.json`` for every modality and split."""
+    """The per-modality views of every split, of both annotation variants
+    (:data:`~benchmark.datasets.spec.VIEW_DIRS`); returns the image count per view."""
     counts: dict[str, dict[str, int]] = {}
-    for split, coco in _qa_splits(spec, base).items():
-        for name in spec.modalities:
-            images = []
-            for img in coco["images"]:
-                path = modality_paths(spec, img).get(name)
-                if path is not None:
-                    images.append({**img, "file_name": path})
-            keep = {img["id"] for img in images}
-            view = {**coco, "images": images,
-                    "annotations": [a for a in coco["annotations"] if a["image_id"] in keep],
-                    "info": {**coco.get("info", {}), "modality": name, "split": split}}
-            out = processed / "annotations" / name / f"{split}.json"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(view))
-            counts.setdefault(name, {})[split] = len(images)
+    for variant, folder in VIEW_DIRS.items():
+        for split, coco in _variant_splits(spec, base, variant).items():
+            for name, n in _write_split_views(spec, coco, split, processed / folder).items():
+                counts.setdefault(f"{variant}/{name}", {})[split] = n
+    return counts
+
+
+def _write_split_views(spec: DatasetSpec, coco: dict, split: str, out_dir: Path
+                       ) -> dict[str, int]:
+    counts = {}
+    for name in spec.modalities:
+        images = []
+        for img in coco["images"]:
+            path = modality_paths(spec, img).get(name)
+            if path is not None:
+                images.append({**img, "file_name": path})
+        keep = {img["id"] for img in images}
+        view = {**coco, "images": images,
+                "annotations": [a for a in coco["annotations"] if a["image_id"] in keep],
+                "info": {**coco.get("info", {}), "modality": name, "split": split}}
+        out = out_dir / name / f"{split}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(view))
+        counts[name] = len(images)
     return counts
 
 

@@ -14,11 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchmark.cells import Cell, model_config_path
 from benchmark.datasets import get_spec
 from benchmark.datasets.spec import DatasetSpec, ModalitySpec
 from benchmark.errors import MpbenchError
 from benchmark.models.metainfo import check as check_metainfo
-from benchmark.workflow.matrix import Cell, model_config_path
 
 #: Normalisation used when a dataset has no ``processed/stats.json`` yet (ImageNet, 0-255).
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
@@ -38,17 +38,25 @@ def dataset_overlay(spec: DatasetSpec, data_root: Path,
     }
 
 
-def annotation_overlay(spec: DatasetSpec, modality: str, data_root: Path) -> dict[str, Any]:
-    """The modality's views of the splits (file names under that modality's root)."""
-    ann = {split: str(spec.modality_annotation_file(split, modality, data_root))
+def annotation_overlay(spec: DatasetSpec, modality: str, data_root: Path,
+                       train_annotations: str = "qa") -> dict[str, Any]:
+    """The modality's views of the splits (file names under that modality's root).
+
+    Training (and its validation) reads the ``train_annotations`` variant (QA-corrected by
+    default); the test split is the official view, which evaluation scores against.
+    """
+    ann = {split: str(spec.modality_annotation_file(split, modality, data_root,
+                                                    variant=train_annotations))
            for split in spec.splits}
+    test = str(spec.modality_annotation_file(spec.eval_split, modality, data_root,
+                                             variant="official"))
     val = ann["val"] if "val" in ann and spec.train_split != "val" else ann[spec.eval_split]
     return {
         "train_dataloader.dataset.ann_file": ann[spec.train_split],
         "val_dataloader.dataset.ann_file": val,
-        "test_dataloader.dataset.ann_file": ann[spec.eval_split],
+        "test_dataloader.dataset.ann_file": test,
         "val_evaluator.ann_file": val,
-        "test_evaluator.ann_file": ann[spec.eval_split],
+        "test_evaluator.ann_file": test,
     }
 
 
@@ -79,7 +87,8 @@ def normalisation(spec: DatasetSpec, mod: ModalitySpec, data_root: Path) -> dict
             "bgr_to_rgb": is_color}
 
 
-def modality_overlay(spec: DatasetSpec, modality: str, data_root: Path) -> dict[str, Any]:
+def modality_overlay(spec: DatasetSpec, modality: str, data_root: Path,
+                     train_annotations: str = "qa") -> dict[str, Any]:
     mod = spec.modality(modality)
     img_root = str(spec.image_root(modality, data_root)) + "/"
     norm = normalisation(spec, mod, data_root)
@@ -88,7 +97,7 @@ def modality_overlay(spec: DatasetSpec, modality: str, data_root: Path) -> dict[
         overlay[f"{loader}.dataset.data_prefix"] = {"img": img_root}
         overlay[f"{loader}.dataset.pipeline.0"] = load_transform(mod)
     overlay |= {f"model.data_preprocessor.{k}": v for k, v in norm.items()}
-    return overlay | annotation_overlay(spec, modality, data_root)
+    return overlay | annotation_overlay(spec, modality, data_root, train_annotations)
 
 
 def compose(cell: Cell, *, data_root: Path = Path("data"), work_dir: Path | None = None,
@@ -103,7 +112,8 @@ def compose(cell: Cell, *, data_root: Path = Path("data"), work_dir: Path | None
     # Composition needs no MMPose: the custom modules are imported by the job that runs it.
     cfg = Config.fromfile(str(base), import_custom_modules=False)
     flat = (dataset_overlay(spec, data_root, repo_root)
-            | modality_overlay(spec, cell.modality, data_root))
+            | modality_overlay(spec, cell.modality, data_root,
+                               (overrides or {}).get("annotations") or "qa"))
     flat |= _training_overrides(cfg, overrides or {})
     cfg.merge_from_dict(flat, allow_list_keys=True)
     # A train loop given by ``type`` is built from its keys; ``by_epoch`` is not one of them.
@@ -115,7 +125,8 @@ def compose(cell: Cell, *, data_root: Path = Path("data"), work_dir: Path | None
 
 
 def _training_overrides(cfg, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Matrix-level overrides (epochs, seed, batch size) translated into config keys."""
+    """Matrix-level overrides (epochs, seed, batch size) translated into config keys; the
+    training annotation variant (``annotations``) is applied by :func:`annotation_overlay`."""
     flat: dict[str, Any] = {}
     if overrides.get("epochs"):
         epochs = int(overrides["epochs"])

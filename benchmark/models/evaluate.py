@@ -1,60 +1,104 @@
-"""Evaluate one trained cell: predict on the evaluation split, score with mpbench's protocols.
+"""Evaluate one trained cell: every evaluation set, every box source, official ground truth.
 
-MMPose's ``CocoMetric`` in ``format_only`` mode writes the predictions in COCO results format
-(after its standard rescoring and OKS-NMS); :mod:`benchmark.evaluation` then scores them
-exactly as the reference evaluator of the dataset's protocol would, with a bootstrap interval
-over images. Metrics go to ``metrics.json`` and to the cell's MLflow run.
+A cell is scored on each of its dataset's evaluation sets (:meth:`DatasetSpec.eval_sets_of`:
+ExLPose's LL-N/H/E/A, WL and OC sets, LLVIP-Pose's 17- and 13-keypoint test files, ...), one
+prediction pass per set and box source (:mod:`benchmark.models.predict`), and scored by
+:mod:`benchmark.evaluation` exactly as the reference evaluator of the dataset's protocol
+would, with a bootstrap interval over images.
+
+Scores are computed against the dataset's **official** annotations (the released files,
+converted to the canonical form, no QA edits), so that they compare with published numbers.
+With ``annotations=("official", "qa")`` the same predictions are also scored against the
+QA-corrected annotations: a separate score labelled ``qa``, never in place of the official
+one. ``metrics.json`` records, per score, the ground-truth file, its sha256 and its variant.
+
+Score labels: ``<set>`` (ground-truth boxes, official annotations), ``<set>/det:<name>``
+(detector boxes), ``<set>/qa`` (QA annotations). MLflow metric names are
+``<label>/<statistic>`` (characters MLflow refuses, such as the parentheses of ``AP(E)``,
+written ``_``), plus the primary score's headline and its interval under their plain names.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmark.cells import Cell
+from benchmark.datasets.spec import DatasetSpec, EvalSet
 from benchmark.errors import MpbenchError
-from benchmark.workflow.matrix import Cell
+from benchmark.models.boxes import GT, BoxSource, box_sources
+from benchmark.models.predict import file_sha256, predict
 
 
 def default_out_dir(cell: Cell) -> Path:
     return Path("results") / "cells" / cell.dataset / cell.modality / cell.model
 
 
-def predict(work_dir: Path, checkpoint: str, out_prefix: Path,
-            device: str | None = None) -> Path:
-    """Run the cell's trained model on its evaluation split; return the predictions file."""
-    from mmengine.config import Config
-    from mmengine.runner import Runner
+@dataclass(frozen=True)
+class ScoreKey:
+    """Which score: evaluation set, box source (``gt`` / ``det:<name>``), annotations."""
 
-    from benchmark.models.checkpoints import allow_mmengine_checkpoints
-    from benchmark.models.train import limit_threads
+    eval_set: str
+    boxes: str = GT
+    annotations: str = "official"
 
-    cfg = Config.fromfile(str(work_dir / "config.py"))
-    cfg.load_from = checkpoint
-    cfg.resume = False
-    cfg.custom_hooks = [h for h in cfg.get("custom_hooks", []) if h["type"] != "MlflowEpochHook"]
-    cfg.test_evaluator = dict(type="CocoMetric", ann_file=cfg.test_dataloader.dataset.ann_file,
-                              format_only=True, outfile_prefix=str(out_prefix))
-    cfg.work_dir = str(work_dir / "test")
-    if device:
-        cfg.device = device
-    allow_mmengine_checkpoints()
-    limit_threads()
-    runner = Runner.from_cfg(cfg)
-    runner.test()
-    pred = Path(f"{out_prefix}.keypoints.json")
-    if not pred.is_file():
-        raise MpbenchError(f"{pred}: MMPose wrote no predictions")
-    return pred
+    @property
+    def label(self) -> str:
+        parts = [self.eval_set]
+        if self.boxes != GT:
+            parts.append(self.boxes)
+        if self.annotations != "official":
+            parts.append(self.annotations)
+        return "/".join(parts)
+
+    def metric(self, stat: str) -> str:
+        """The MLflow metric name of one statistic of this score."""
+        return f"{self.label}/{stat}"
+
+
+def _images_override(spec: DatasetSpec, eval_set: EvalSet, modality: str,
+                     data_root: Path) -> dict[str, Any] | None:
+    """For a cross-modality set: the other modality's image root and loader."""
+    if eval_set.images in (None, modality):
+        return None
+    from benchmark.models.compose import load_transform
+
+    return {"img_root": str(spec.image_root(eval_set.images, data_root)) + "/",
+            "loader": load_transform(spec.modality(eval_set.images))}
+
+
+def _score(spec: DatasetSpec, key: ScoreKey, gt_file: Path, pred: Path, eval_set: EvalSet,
+           bootstrap: int, seed: int, units_note: dict[str, Any]) -> dict[str, Any]:
+    from benchmark.evaluation import evaluate
+
+    result = evaluate(spec.protocol, gt_file, pred, sigmas=list(spec.layout.sigmas),
+                      bootstrap=bootstrap, seed=seed)
+    return {
+        "set": key.eval_set, "split": eval_set.split, "images": eval_set.images,
+        "boxes": key.boxes, "annotations": key.annotations,
+        "gt_file": str(gt_file), "gt_sha256": file_sha256(gt_file),
+        "predictions": str(pred), "predictions_sha256": file_sha256(pred),
+        "stats": {k: float(v) for k, v in result.stats.items()},
+        "intervals": {k: [float(lo), float(hi)] for k, (lo, hi) in result.intervals.items()},
+        "units": result.details.get("units"), **units_note,
+    }
 
 
 def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | None = None,
                   out_dir: Path | None = None, bootstrap: int = 200, seed: int = 0,
-                  device: str | None = None) -> dict[str, Any]:
+                  device: str | None = None, annotations: tuple[str, ...] = ("official",),
+                  detectors: tuple[str, ...] = (), released_detections: bool = True,
+                  data_root: Path = Path("data"), log: bool = True) -> dict[str, Any]:
+    """Score a trained cell on every evaluation set and box source; write ``metrics.json``.
+
+    Every set is attempted even when one fails (its predictions are kept for the re-run);
+    the failures are then raised together, naming each set and the problem.
+    """
     from benchmark.datasets import get_spec
-    from benchmark.evaluation import evaluate
     from benchmark.models.train import SUMMARY, default_work_dir
-    from benchmark.tracking import runs
 
     cell = Cell(dataset, modality, model)
     work_dir = Path(work_dir or default_work_dir(cell))
@@ -64,31 +108,128 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
         raise MpbenchError(f"{summary_path}: cell {cell.key} is not trained; "
                            f"run `mpbench train --dataset {dataset} --modality {modality} "
                            f"--model {model}` first")
+    if "official" not in annotations:
+        raise MpbenchError("evaluation annotations must include 'official' (a QA score is "
+                           "reported beside the official one, never instead of it)")
     summary = json.loads(summary_path.read_text())
     spec = get_spec(dataset)
+    scores: dict[str, dict[str, Any]] = {}
+    failures: list[str] = []
+    for eval_set in spec.eval_sets_of(modality):
+        try:
+            scores |= _score_set(spec, cell, eval_set, work_dir, out_dir, summary["checkpoint"],
+                                 annotations, detectors, released_detections, bootstrap, seed,
+                                 device, data_root)
+        except (MpbenchError, FileNotFoundError, ValueError) as exc:
+            failures.append(f"{eval_set.name}: {exc}")
+    if failures:
+        raise MpbenchError(f"cell {cell.key}: {len(failures)} evaluation set(s) failed (the "
+                           "others' predictions are kept for the re-run):\n  "
+                           + "\n  ".join(failures))
+    primary = ScoreKey(spec.eval_sets_of(modality)[0].name)
+    from benchmark.evaluation import get_protocol
+
+    protocol = get_protocol(spec.protocol)
+    metrics = {"cell": cell.key, "dataset": dataset, "modality": modality, "model": model,
+               "run_id": summary["run_id"], "protocol": spec.protocol,
+               "headline": protocol.headline, "scale": protocol.scale,
+               "bootstrap": bootstrap, "seed": seed, "primary": primary.label,
+               "scores": scores}
     out_dir.mkdir(parents=True, exist_ok=True)
-
-    pred = predict(work_dir, summary["checkpoint"], out_dir / "predictions", device)
-    gt = spec.modality_annotation_file(spec.eval_split, modality)
-    result = evaluate(spec.protocol, gt, pred, sigmas=list(spec.layout.sigmas),
-                      bootstrap=bootstrap, seed=seed)
-    stats = {k: float(v) for k, v in result.stats.items()}
-    for name, (lo, hi) in result.intervals.items():
-        stats[f"{name}_ci95_low"], stats[f"{name}_ci95_high"] = float(lo), float(hi)
-    metrics = {"cell": cell.key, "run_id": summary["run_id"], "protocol": spec.protocol,
-               "split": spec.eval_split, "headline": result.headline,
-               "bootstrap": bootstrap, "stats": stats}
     metrics_path = out_dir / "metrics.json"
-
-    run_id = summary["run_id"]
-    runs.log_metrics(run_id, stats)
-    runs.log_params(run_id, {"eval_protocol": spec.protocol, "eval_split": spec.eval_split})
-    runs.set_tags(run_id, {"mpbench.eval_bootstrap": str(bootstrap),
-                           "mpbench.eval_seed": str(seed)})
-    metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    # Snakemake removes the outputs of a job that fails, so a crash below is simply re-run.
-    runs.log_artifact(run_id, str(pred), "predictions")
-    runs.log_artifact(run_id, str(metrics_path), "metrics")
-    runs.set_tags(run_id, {"mpbench.headline": result.headline, "mpbench.scale": result.scale})
-    runs.finish_run(run_id, "evaluated")
+    tmp = metrics_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    tmp.replace(metrics_path)
+    if log:
+        _log_to_mlflow(metrics, metrics_path)
     return metrics
+
+
+def _score_set(spec: DatasetSpec, cell: Cell, eval_set: EvalSet, work_dir: Path,
+               out_dir: Path, checkpoint: str, annotations: tuple[str, ...],
+               detectors: tuple[str, ...], released: bool, bootstrap: int, seed: int,
+               device: str | None, data_root: Path) -> dict[str, dict[str, Any]]:
+    gt = {v: spec.modality_annotation_file(eval_set.split, eval_set.image_modality(cell.modality),
+                                           data_root, variant=v) for v in annotations}
+    for path in gt.values():
+        if not path.is_file():
+            raise MpbenchError(f"{path}: ground truth of split {eval_set.split!r} missing; "
+                               f"run `mpbench data repro --dataset {spec.name}`")
+    images = _images_override(spec, eval_set, cell.modality, data_root)
+    sources: list[tuple[str, BoxSource | None]] = [(GT, None)]
+    sources += [(s.label, s) for s in box_sources(spec, cell.modality, eval_set, detectors,
+                                                   released)]
+    out: dict[str, dict[str, Any]] = {}
+    for boxes, source in sources:
+        bbox_file = source.path if source else None
+        if bbox_file is not None and not bbox_file.is_file():
+            raise MpbenchError(f"{bbox_file}: detection file for {boxes} missing; run "
+                               f"`snakemake {bbox_file}`")
+        name = eval_set.name + "." + boxes.replace("det:", "det-")
+        pred = predict(work_dir, checkpoint, gt["official"],
+                       out_dir / "predictions" / f"{name}.keypoints.json",
+                       bbox_file=bbox_file, images=images, device=device)
+        for variant, gt_file in gt.items():
+            if boxes != GT and variant != "official":
+                continue  # QA scores are a diagnostic of the annotations, with GT boxes
+            key = ScoreKey(eval_set.name, boxes, variant)
+            note = {"box_file": str(bbox_file), "box_sha256": file_sha256(bbox_file)} \
+                if bbox_file else {}
+            out[key.label] = _score(spec, key, gt_file, pred, eval_set, bootstrap, seed, note)
+            print(f"{cell.key} {key.label}: {spec.protocol} "
+                  f"{out[key.label]['stats'].get(_headline(spec))}", file=sys.stderr)
+    return out
+
+
+def _headline(spec: DatasetSpec) -> str:
+    from benchmark.evaluation import get_protocol
+
+    return get_protocol(spec.protocol).headline
+
+
+def mlflow_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """The MLflow metrics of a cell's scores (see the module docstring for the names)."""
+    out: dict[str, float] = {}
+    for score in metrics["scores"].values():
+        key = ScoreKey(score["set"], score["boxes"], score["annotations"])
+        for stat, value in score["stats"].items():
+            out[key.metric(stat)] = value
+        for stat, (lo, hi) in score["intervals"].items():
+            out[key.metric(f"{stat}_ci95_low")], out[key.metric(f"{stat}_ci95_high")] = lo, hi
+    primary = metrics["scores"][metrics["primary"]]
+    head = metrics["headline"]
+    out[head] = primary["stats"][head]
+    if head in primary["intervals"]:
+        out[f"{head}_ci95_low"], out[f"{head}_ci95_high"] = primary["intervals"][head]
+    return {_mlflow_safe(k): v for k, v in out.items()}
+
+
+def _mlflow_safe(name: str) -> str:
+    """MLflow keys allow letters, digits, ``_ - . / :`` and space: ``AP(E)`` -> ``AP_E_``."""
+    return "".join(c if c.isalnum() or c in "_-./: " else "_" for c in name)
+
+
+def _log_to_mlflow(metrics: dict[str, Any], metrics_path: Path) -> None:
+    from benchmark.tracking import runs
+
+    run_id = metrics["run_id"]
+    runs.log_metrics(run_id, mlflow_metrics(metrics))
+    primary = metrics["scores"][metrics["primary"]]
+    runs.log_params(run_id, {"eval_protocol": metrics["protocol"],
+                             "eval_sets": ",".join(sorted({s["set"] for s in
+                                                           metrics["scores"].values()}))})
+    runs.set_tags(run_id, {
+        "mpbench.eval_bootstrap": str(metrics["bootstrap"]),
+        "mpbench.eval_seed": str(metrics["seed"]),
+        "mpbench.eval_primary": metrics["primary"],
+        **{f"mpbench.gt.{_mlflow_safe(label)}": f"{s['annotations']} {s['gt_file']} "
+                                                f"sha256:{s['gt_sha256']}"
+           for label, s in metrics["scores"].items()},
+    })
+    for score in metrics["scores"].values():
+        runs.log_artifact(run_id, score["predictions"], "predictions")
+    runs.log_artifact(run_id, str(metrics_path), "metrics")
+    runs.set_tags(run_id, {"mpbench.headline": metrics["headline"],
+                           "mpbench.scale": metrics["scale"],
+                           "mpbench.primary_gt_sha256": primary["gt_sha256"]})
+    runs.finish_run(run_id, "evaluated")

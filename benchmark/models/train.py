@@ -1,8 +1,12 @@
 """Train one benchmark cell with MMEngine, tracked in the cell's MLflow run.
 
 Re-running a cell is safe: a finished cell (its ``train_summary.json`` exists with the same
-config digest) returns at once; an interrupted one resumes from the newest valid checkpoint
-in its work dir and logs into the same MLflow run.
+identity) returns at once; an interrupted one resumes from the newest valid checkpoint in its
+work dir and logs into the same MLflow run.
+
+A run's identity is its composed config's digest *and* the dataset's data version: new data
+under an unchanged config is a new run (its params differ: ``data_version``), and checkpoints
+of another identity are moved aside (``work_dir/previous/<identity>/``), never resumed from.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from benchmark.workflow.matrix import Cell
+from benchmark.cells import Cell
 
 SUMMARY = "train_summary.json"
 
@@ -33,17 +37,43 @@ def git_commit() -> str:
     return sha + ("-dirty" if dirty else "")
 
 
-def cell_params(cell: Cell, cfg, digest: str) -> dict[str, Any]:
-    from benchmark.workflow.dvc import data_version
-
+def cell_params(cell: Cell, cfg, digest: str, data_version: str) -> dict[str, Any]:
     return {
         "dataset": cell.dataset, "modality": cell.modality, "model": cell.model,
-        "config_digest": digest, "data_version": data_version(cell.dataset),
+        "config_digest": digest, "data_version": data_version,
+        "train_annotations": _train_variant(cfg),
         "git_commit": git_commit(), "max_epochs": cfg.train_cfg.max_epochs,
         "batch_size": cfg.train_dataloader.batch_size, "seed": cfg.randomness.seed,
         "input_size": "x".join(map(str, cfg.codec.input_size)),
         "optimizer": cfg.optim_wrapper.optimizer.type, "lr": cfg.optim_wrapper.optimizer.lr,
     }
+
+
+def _train_variant(cfg) -> str:
+    return "official" if "annotations_official" in cfg.train_dataloader.dataset.ann_file else "qa"
+
+
+IDENTITY = "identity.json"
+
+
+def retire_other_identity(work_dir: Path, identity: dict[str, str]) -> None:
+    """Move the checkpoints of a run of another identity (config or data changed) to
+    ``previous/<its digest>-<its data version>/``: kept, but never resumed from."""
+    path = work_dir / IDENTITY
+    old = json.loads(path.read_text()) if path.is_file() else None
+    if old == identity:
+        return
+    stale = [*work_dir.glob("epoch_*.pth"), *work_dir.glob("iter_*.pth"),
+             work_dir / "last_checkpoint", work_dir / SUMMARY]
+    stale = [p for p in stale if p.exists()]
+    if stale:
+        tag = (f"{old['config_digest']}-{old['data_version']}" if old else "unknown")
+        dest = work_dir / "previous" / tag
+        dest.mkdir(parents=True, exist_ok=True)
+        for p in stale:
+            p.replace(dest / p.name)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(identity, indent=2) + "\n")
 
 
 def newest_valid_checkpoint(work_dir: Path) -> Path | None:
@@ -66,24 +96,28 @@ def train_cell(dataset: str, modality: str, model: str, *,
     from benchmark.models.checkpoints import allow_mmengine_checkpoints
     from benchmark.models.compose import compose, config_digest
     from benchmark.tracking import runs
+    from benchmark.workflow.dvc import data_version
 
     cell = Cell(dataset, modality, model)
     work_dir = Path(work_dir or default_work_dir(cell))
     cfg = compose(cell, work_dir=work_dir, overrides=overrides)
     digest = config_digest(cfg)
+    identity = {"config_digest": digest, "data_version": data_version(dataset)}
 
     summary_path = work_dir / SUMMARY
     if summary_path.is_file():
         done = json.loads(summary_path.read_text())
-        if done.get("config_digest") == digest and Path(done["checkpoint"]).is_file():
+        if ({k: done.get(k) for k in identity} == identity
+                and Path(done["checkpoint"]).is_file()):
             return done  # finished before: nothing to do
 
     _check_inputs(cfg)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    run_id = runs.open_cell_run(cell.key, digest, experiment=experiment, tags={
+    retire_other_identity(work_dir, identity)
+    run_id = runs.open_cell_run(cell.key, digest, experiment=experiment,
+                                data_version=identity["data_version"], tags={
         "mpbench.dataset": dataset, "mpbench.modality": modality, "mpbench.model": model})
     (work_dir / "mlflow_run_id").write_text(run_id + "\n")
-    runs.log_params(run_id, cell_params(cell, cfg, digest))
+    runs.log_params(run_id, cell_params(cell, cfg, digest, identity["data_version"]))
     runs.set_tags(run_id, {runs.TAG_STATE: "training"})
 
     resume_from = newest_valid_checkpoint(work_dir)
@@ -106,7 +140,7 @@ def train_cell(dataset: str, modality: str, model: str, *,
     runner.train()
 
     final = work_dir / f"epoch_{cfg.train_cfg.max_epochs}.pth"
-    summary = {"cell": cell.key, "run_id": run_id, "config_digest": digest,
+    summary = {"cell": cell.key, "run_id": run_id, **identity,
                "checkpoint": str(final), "epochs": cfg.train_cfg.max_epochs,
                "resumed_from": str(resume_from) if resume_from else None}
     val = {k: v for k, v in runner.message_hub.log_scalars.items() if k.startswith("coco/")}

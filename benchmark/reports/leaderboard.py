@@ -1,246 +1,262 @@
-"""Leaderboard: MLflow runs of the benchmark -> Markdown, CSV and LaTeX tables.
+"""The leaderboard: the cells' ``metrics.json`` files -> per-protocol Markdown, CSV and LaTeX.
 
-The tables are built from the tracking store, not from files on disk, so that they show exactly
-what ``mlflow ui`` shows. Per cell only the newest evaluated run counts (a retried or
-re-configured cell never yields two rows), and the output order is fixed (models sorted,
-columns in matrix order) so that re-running produces identical files.
+The files are the workflow's DAG inputs of the ``leaderboard`` rule, so the tables show exactly
+the scores of the cells' last evaluation (MLflow keeps the history; ``mpbench runs`` shows it).
+Each dataset gets its own tables with its protocol's headline and statistics and a caption that
+says what the numbers are: protocol, reference evaluator, annotations, box source, scale.
+
+- ``leaderboard.md``: per dataset, an overview (rows: model and modality; one column per
+  evaluation set and box source, the headline ± its bootstrap half-width), then a table of the
+  protocol's statistics per evaluation set and box source.
+- ``leaderboard.csv``: long format, one row per (cell, set, boxes, annotations, statistic),
+  ready for ``pandas.read_csv``.
+- ``leaderboard.tex``: per dataset one ``tabular`` with a column group per set and box source.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import logging
+import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from benchmark.tracking.runs import TAG_CELL, TAG_STATE, with_retry
-from benchmark.tracking.store import DEFAULT_EXPERIMENT, sqlite_path, tracking_uri
-from benchmark.workflow.matrix import Cell
+from benchmark.errors import MpbenchError
 
-CSV_METRICS = ("AP", "AP50", "AP75", "AR")
-_log = logging.getLogger(__name__)
+#: Per protocol: the statistics its tables show (headline first) and what they are.
+PROTOCOL_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
+    "coco": (("AP", "AP50", "AP75", "AR"),
+             "OKS keypoint AP and AR (COCO protocol, pycocotools)"),
+    "crowdpose": (("AP", "AP(E)", "AP(M)", "AP(H)"),
+                  "OKS keypoint AP (CrowdPose protocol, xtcocotools keypoints_crowd); AP(E/M/H) "
+                  "over the easy / medium / hard crowd-index images"),
+    "mvor-pck": (("Mean", "Head", "Shoulder", "Hip", "Elbow", "Wrist"),
+                 "PCK@0.2 on MVOR's 10 upper-body joints (MVOR's eval_pck_2dpose); Mean of the "
+                 "five groups"),
+    "mpii-pckh": (("Mean", "Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle"),
+                  "PCKh@0.5 (HRNet/mmpose MPII evaluation); Mean over the 14 joints other than "
+                  "pelvis and thorax"),
+    "posetrack-map": (("Total", "Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle"),
+                      "per-joint AP (PoseTrack poseval); Total = mean of the joint APs"),
+}
+
+
+class LeaderboardError(MpbenchError):
+    pass
+
+
+@dataclass(frozen=True)
+class CellMetrics:
+    """One cell's ``metrics.json`` (written by :mod:`benchmark.models.evaluate`)."""
+
+    path: Path
+    data: dict[str, Any]
+
+    @property
+    def dataset(self) -> str:
+        return self.data["dataset"]
+
+    @property
+    def row(self) -> tuple[str, str]:
+        return self.data["model"], self.data["modality"]
+
+    @property
+    def factor(self) -> float:
+        """Fractions (OKS AP) are shown in percent, as papers print them."""
+        return 100.0 if self.data["scale"] == "fraction" else 1.0
+
+
+def read_metrics(paths: list[Path]) -> list[CellMetrics]:
+    out = []
+    for path in paths:
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise LeaderboardError(f"{path}: metrics file not found (is the cell evaluated?)"
+                                   ) from None
+        except json.JSONDecodeError as exc:
+            raise LeaderboardError(f"{path}: not valid JSON ({exc})") from None
+        missing = [k for k in ("dataset", "modality", "model", "protocol", "scores", "primary")
+                   if k not in data]
+        if missing:
+            raise LeaderboardError(f"{path}: not a cell metrics file (no {', '.join(missing)}); "
+                                   "re-run the cell's evaluation")
+        out.append(CellMetrics(Path(path), data))
+    return sorted(out, key=lambda m: (m.dataset, m.row))
+
+
+def _group_key(score: dict[str, Any]) -> tuple[str, str, str]:
+    return score["set"], score["boxes"], score["annotations"]
+
+
+def _group_title(group: tuple[str, str, str]) -> str:
+    eval_set, boxes, annotations = group
+    title = f"{eval_set} · {'GT boxes' if boxes == 'gt' else boxes}"
+    return title + (" · QA annotations" if annotations != "official" else "")
 
 
 @dataclass
-class CellResult:
-    cell: Cell
-    run_id: str
-    headline: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    #: "fraction" (OKS AP in [0, 1], shown in percent) or "percent" (PCK, mAP)
-    scale: str = "fraction"
-    start_time: int = 0
+class DatasetBoard:
+    """Every cell of one dataset."""
+
+    dataset: str
+    protocol: str
+    cells: list[CellMetrics]
 
     @property
-    def value(self) -> float:
-        return self.metrics.get(self.headline, math.nan)
+    def stats(self) -> tuple[str, ...]:
+        return PROTOCOL_TABLES[self.protocol][0]
 
     @property
-    def half_width(self) -> float | None:
-        lo = self.metrics.get(f"{self.headline}_ci95_low")
-        hi = self.metrics.get(f"{self.headline}_ci95_high")
-        return None if lo is None or hi is None else (hi - lo) / 2
+    def headline(self) -> str:
+        return self.cells[0].data["headline"]
 
+    def groups(self) -> list[tuple[str, str, str]]:
+        """(set, boxes, annotations) in a fixed order: the primary set first, then the
+        spec's order of sets as the cells list them; official before QA annotations, GT boxes
+        before detectors."""
+        seen: list[tuple[str, str, str]] = []
+        for cell in self.cells:
+            for score in cell.data["scores"].values():
+                if _group_key(score) not in seen:
+                    seen.append(_group_key(score))
+        set_order = list(dict.fromkeys(g[0] for g in seen))
+        return sorted(seen, key=lambda g: (set_order.index(g[0]), g[2] != "official",
+                                           g[1] != "gt", g[1]))
 
-@dataclass
-class _Run:
-    """What the leaderboard needs of one evaluated run."""
-
-    run_id: str
-    start_time: int
-    end_time: int | None
-    tags: dict[str, str]
-    metrics: dict[str, float]
-
-
-def fetch_results(cells: list[Cell],
-                  experiment: str = DEFAULT_EXPERIMENT) -> dict[Cell, CellResult]:
-    """Newest evaluated run per requested cell, read in one pass over the experiment.
-
-    "Newest" is the run whose evaluation finished last (``end_time``, set by
-    :func:`benchmark.tracking.runs.finish_run`), then the newest start: a run reopened for a
-    reverted config and evaluated again beats the run it replaced although it started earlier.
-    Database-backed stores (the default SQLite, or PostgreSQL/MySQL given as
-    ``MLFLOW_TRACKING_URI``) are read with three SQL queries (:func:`_evaluated_runs_sql`);
-    MLflow's ``search_runs`` builds an ORM object per tag, param and metric row, ~3 s per 1000
-    runs. Anything else (an ``mlflow server``) goes through ``search_runs``.
-    """
-    uri = tracking_uri()
-    runs = _evaluated_runs_sql(uri, experiment)
-    if runs is None:
-        runs = _evaluated_runs_client(uri, experiment)
-    wanted = {c.key: c for c in cells}
-    out: dict[Cell, CellResult] = {}
-    order: dict[Cell, tuple[int, int, str]] = {}
-    for run in runs:
-        cell = wanted.get(run.tags.get(TAG_CELL, ""))
-        if cell is None:
-            continue
-        res = CellResult(cell, run.run_id, run.tags.get("mpbench.headline", "AP"),
-                         run.metrics, run.tags.get("mpbench.scale", "fraction"),
-                         run.start_time or 0)
-        key = (run.end_time or res.start_time, res.start_time, res.run_id)
-        if cell not in order or key > order[cell]:
-            out[cell], order[cell] = res, key
-    return out
-
-
-def _evaluated_runs_client(uri: str, experiment: str) -> list[_Run]:
-    """Active runs tagged evaluated, through ``MlflowClient.search_runs`` (any store)."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(uri)
-    exp = with_retry(client.get_experiment_by_name, experiment)
-    if exp is None:
-        return []
-    out: list[_Run] = []
-    token = None
-    while True:
-        page = with_retry(client.search_runs, [exp.experiment_id],
-                          filter_string=f"tags.`{TAG_STATE}` = 'evaluated'",
-                          max_results=5000, page_token=token)
-        out += [_Run(r.info.run_id, r.info.start_time or 0, r.info.end_time,
-                     dict(r.data.tags), dict(r.data.metrics)) for r in page]
-        token = page.token
-        if not token:
-            return out
-
-
-_SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
-_LEADERBOARD_TAGS = (TAG_CELL, "mpbench.headline", "mpbench.scale")
-
-
-def _evaluated_runs_sql(uri: str, experiment: str) -> list[_Run] | None:
-    """The same as :func:`_evaluated_runs_client`, read with SQLAlchemy Core from MLflow's
-    tables (``experiments``, ``runs``, ``tags``, ``latest_metrics``), without MLflow.
-
-    None when the store is not a database URI, the SQLite file does not exist, or the query
-    fails (e.g. a future schema): the caller then uses ``search_runs``.
-    """
-    scheme = uri.split(":", 1)[0].split("+", 1)[0]
-    if scheme not in _SQL_SCHEMES:
+    def score(self, cell: CellMetrics, group: tuple[str, str, str]) -> dict[str, Any] | None:
+        for score in cell.data["scores"].values():
+            if _group_key(score) == group:
+                return score
         return None
-    db = sqlite_path(uri)
-    if scheme == "sqlite" and (db is None or not db.is_file()):
-        return None
-    try:
-        import sqlalchemy as sa
-        from sqlalchemy.pool import NullPool
 
-        engine = sa.create_engine(uri, poolclass=NullPool)
-    except Exception as exc:  # noqa: BLE001 - no SQLAlchemy or no driver for this database
-        _log.debug("leaderboard: no SQL access to %s (%s)", uri, exc)
-        return None
-    # runs of the experiment that are active and tagged evaluated
-    evaluated = ("SELECT r.run_uuid FROM runs r JOIN tags s ON s.run_uuid = r.run_uuid "
-                 "WHERE r.experiment_id = :exp AND r.lifecycle_stage = 'active' "
-                 "AND s.key = :state_key AND s.value = 'evaluated'")
-    q_exp = sa.text("SELECT experiment_id FROM experiments WHERE name = :name")
-    q_runs = sa.text(f"SELECT run_uuid, start_time, end_time FROM runs "
-                     f"WHERE run_uuid IN ({evaluated})")
-    q_tags = sa.text(f"SELECT run_uuid, key, value FROM tags WHERE key IN :keys "
-                     f"AND run_uuid IN ({evaluated})").bindparams(
-                         sa.bindparam("keys", expanding=True))
-    q_metrics = sa.text(f"SELECT run_uuid, key, value, is_nan FROM latest_metrics "
-                        f"WHERE run_uuid IN ({evaluated})")
+    def best(self, group: tuple[str, str, str], stat: str) -> float | None:
+        """The column's highest value, when the column has two or more values to rank."""
+        vals = [s["stats"][stat] for c in self.cells if (s := self.score(c, group))
+                and _finite(s["stats"].get(stat))]
+        return max(vals) if len(vals) > 1 else None
 
-    def read() -> list[_Run] | None:
-        with engine.connect() as conn:
-            exp_ids = conn.execute(q_exp, {"name": experiment}).scalars().all()
-            if len(exp_ids) > 1:  # the same name in several workspaces: let MLflow resolve
-                return None
-            if not exp_ids:
-                return []
-            args = {"exp": exp_ids[0], "state_key": TAG_STATE}
-            runs = {rid: _Run(rid, start or 0, end, {}, {})
-                    for rid, start, end in conn.execute(q_runs, args)}
-            for rid, key, value in conn.execute(q_tags, args | {"keys": _LEADERBOARD_TAGS}):
-                runs[rid].tags[key] = value
-            for rid, key, value, is_nan in conn.execute(q_metrics, args):
-                runs[rid].metrics[key] = math.nan if is_nan else float(value)
-            return list(runs.values())
+    def text(self, cell: CellMetrics, group: tuple[str, str, str], stat: str,
+             bold: tuple[str, str], pm: str | None) -> str:
+        score = self.score(cell, group)
+        value = score["stats"].get(stat) if score else None
+        if not _finite(value):
+            return "–"
+        out = f"{value * cell.factor:.1f}"
+        interval = score["intervals"].get(stat)
+        if pm is not None and interval and all(_finite(v) for v in interval):
+            out += f"{pm}{(interval[1] - interval[0]) / 2 * cell.factor:.1f}"
+        if value == self.best(group, stat):
+            out = f"{bold[0]}{out}{bold[1]}"
+        return out
 
-    try:
-        return with_retry(read)
-    except sa.exc.SQLAlchemyError as exc:
-        _log.warning("leaderboard: reading %s with SQL failed (%s); using search_runs",
-                     uri, exc)
-        return None
-    finally:
-        engine.dispose()
+    def caption(self) -> str:
+        what = PROTOCOL_TABLES[self.protocol][1]
+        scale = ("in percent (pycocotools' fractions x 100)"
+                 if self.cells[0].data["scale"] == "fraction" else "in percent")
+        boot = self.cells[0].data.get("bootstrap")
+        ci = (f"± is the half-width of the 95 % bootstrap interval over images ({boot} "
+              "resamples); " if boot else "")
+        return (f"{self.dataset}: {what}, {scale}, against the dataset's official annotations "
+                "unless a column says QA. Columns: evaluation set · box source (GT boxes = the "
+                f"annotated person boxes; det:<name> = detector boxes). {ci}**bold** = best in "
+                "its column.")
+
+    def markdown(self) -> list[str]:
+        groups = self.groups()
+        lines = [f"## {self.dataset} ({self.protocol}: {self.headline})", ""]
+        head = ["model", "modality", *(f"{_group_title(g)}" for g in groups)]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for cell in self.cells:
+            row = [*cell.row, *(self.text(cell, g, self.headline, ("**", "**"), " ± ")
+                                for g in groups)]
+            lines.append("| " + " | ".join(row) + " |")
+        lines += ["", self.caption(), ""]
+        for g in groups:
+            lines += [f"### {self.dataset} · {_group_title(g)}", ""]
+            head = ["model", "modality", *self.stats]
+            lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            for cell in self.cells:
+                if self.score(cell, g) is None:
+                    continue
+                row = [*cell.row, *(self.text(cell, g, s, ("**", "**"), None)
+                                    for s in self.stats)]
+                lines.append("| " + " | ".join(row) + " |")
+            lines.append("")
+        return lines
+
+    def latex(self) -> list[str]:
+        groups = self.groups()
+        n = len(self.stats)
+        cols = "ll" + ("|" + "c" * n) * len(groups)
+        top = " & ".join(["", "", *(rf"\multicolumn{{{n}}}{{c}}{{{_tex(_group_title(g))}}}"
+                                     for g in groups)]) + r" \\"
+        sub = " & ".join(["Model", "Modality", *(_tex(s) for _ in groups for s in self.stats)])
+        body = []
+        for cell in self.cells:
+            vals = [self.text(cell, g, s, (r"\textbf{", "}"), None)
+                    for g in groups for s in self.stats]
+            body.append(" & ".join([_tex(cell.row[0]), _tex(cell.row[1]), *vals]) + r" \\")
+        return [f"% {self.dataset}: {_tex_comment(self.caption())}",
+                r"\begin{tabular}{" + cols + "}", r"\toprule", top, sub + r" \\", r"\midrule",
+                *body, r"\bottomrule", r"\end{tabular}", ""]
 
 
 @dataclass
 class Leaderboard:
-    models: list[str]
-    columns: list[tuple[str, str]]  # (dataset, modality)
-    results: dict[Cell, CellResult]
+    boards: list[DatasetBoard]
 
     @classmethod
-    def build(cls, cells: list[Cell], results: dict[Cell, CellResult]) -> Leaderboard:
-        models = sorted({c.model for c in cells})
-        columns = sorted({(c.dataset, c.modality) for c in cells})
-        return cls(models, columns, results)
-
-    def get(self, model: str, col: tuple[str, str]) -> CellResult | None:
-        return self.results.get(Cell(col[0], col[1], model))
-
-    def best(self, col: tuple[str, str]) -> float | None:
-        vals = [r.value for m in self.models if (r := self.get(m, col)) and not math.isnan(r.value)]
-        return max(vals) if vals else None
-
-    def _cell_text(self, model: str, col: tuple[str, str], bold: tuple[str, str],
-                   pm: str) -> str:
-        r = self.get(model, col)
-        if r is None or math.isnan(r.value):
-            return "–"
-        scale = 100.0 if r.scale == "fraction" else 1.0  # everything shown in percent
-        text = f"{r.value * scale:.1f}"
-        if r.half_width is not None:
-            text += f"{pm}{r.half_width * scale:.1f}"
-        best = self.best(col)
-        if best is not None and r.value == best and len(self.models) > 1:
-            text = f"{bold[0]}{text}{bold[1]}"
-        return text
+    def from_files(cls, paths: list[Path]) -> Leaderboard:
+        cells = read_metrics(paths)
+        boards: dict[str, DatasetBoard] = {}
+        for cell in cells:
+            protocol = cell.data["protocol"]
+            if protocol not in PROTOCOL_TABLES:
+                raise LeaderboardError(f"{cell.path}: unknown protocol {protocol!r}")
+            board = boards.setdefault(cell.dataset, DatasetBoard(cell.dataset, protocol, []))
+            if board.protocol != protocol:
+                raise LeaderboardError(f"{cell.path}: protocol {protocol!r}, but other cells of "
+                                       f"{cell.dataset} use {board.protocol!r}")
+            board.cells.append(cell)
+        return cls(list(boards.values()))
 
     def markdown(self) -> str:
-        head = ["model", *(f"{d} / {m}" for d, m in self.columns)]
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for model in self.models:
-            row = [model, *(self._cell_text(model, c, ("**", "**"), " ± ") for c in self.columns)]
-            lines.append("| " + " | ".join(row) + " |")
-        note = ("AP (OKS, COCO protocol) in percent on each dataset's evaluation split; "
-                "± is the half-width of the 95 % bootstrap interval over images; "
-                "**bold** = best in its column.")
-        return "\n".join(["# mpbench leaderboard", "", *lines, "", note, ""])
+        lines = ["# mpbench leaderboard", ""]
+        for board in self.boards:
+            lines += board.markdown()
+        return "\n".join(lines)
 
     def latex(self) -> str:
-        cols = "l" + "c" * len(self.columns)
-        head = " & ".join(["Model", *(f"{_tex(d)} / {_tex(m)}" for d, m in self.columns)])
-        body = [" & ".join([_tex(m), *(self._cell_text(m, c, (r"\textbf{", "}"), r" $\pm$ ")
-                                       for c in self.columns)]) + r" \\" for m in self.models]
-        return "\n".join([r"\begin{tabular}{" + cols + "}", r"\toprule", head + r" \\",
-                          r"\midrule", *body, r"\bottomrule", r"\end{tabular}", ""])
+        return "\n".join(line for board in self.boards for line in board.latex())
 
     def csv(self) -> str:
         buf = io.StringIO()
-        fields = ["model", "dataset", "modality", "headline", *CSV_METRICS,
-                  "headline_ci95_low", "headline_ci95_high", "best_in_column", "run_id"]
+        fields = ["cell", "dataset", "modality", "model", "set", "split", "images", "boxes",
+                  "annotations", "protocol", "statistic", "value", "ci95_low", "ci95_high",
+                  "scale", "gt_file", "gt_sha256", "run_id"]
         writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-        for model in self.models:
-            for col in self.columns:
-                r = self.get(model, col)
-                row = {"model": model, "dataset": col[0], "modality": col[1]}
-                if r is not None:
-                    row |= {"headline": r.headline, "run_id": r.run_id,
-                            "best_in_column": r.value == self.best(col)}
-                    row |= {k: _num(r.metrics.get(k)) for k in CSV_METRICS}
-                    row["headline_ci95_low"] = _num(r.metrics.get(f"{r.headline}_ci95_low"))
-                    row["headline_ci95_high"] = _num(r.metrics.get(f"{r.headline}_ci95_high"))
-                writer.writerow(row)
+        for board in self.boards:
+            for cell in board.cells:
+                d = cell.data
+                for g in board.groups():
+                    score = board.score(cell, g)
+                    if score is None:
+                        continue
+                    for stat, value in score["stats"].items():
+                        lo, hi = score["intervals"].get(stat, (None, None))
+                        writer.writerow({
+                            "cell": d["cell"], "dataset": d["dataset"], "modality": d["modality"],
+                            "model": d["model"], "set": score["set"], "split": score["split"],
+                            "images": score.get("images") or d["modality"],
+                            "boxes": score["boxes"], "annotations": score["annotations"],
+                            "protocol": d["protocol"], "statistic": stat, "value": _num(value),
+                            "ci95_low": _num(lo), "ci95_high": _num(hi), "scale": d["scale"],
+                            "gt_file": score["gt_file"], "gt_sha256": score["gt_sha256"],
+                            "run_id": d.get("run_id", "")})
         return buf.getvalue()
 
     def write(self, out_dir: Path, stem: str = "leaderboard") -> list[Path]:
@@ -255,9 +271,17 @@ class Leaderboard:
         return paths
 
 
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
 def _num(v: float | None) -> str:
-    return "" if v is None else repr(float(v))
+    return "" if v is None or not _finite(v) else repr(float(v))
 
 
 def _tex(s: str) -> str:
-    return s.replace("_", r"\_")
+    return s.replace("_", r"\_").replace("·", "/").replace("%", r"\%")
+
+
+def _tex_comment(s: str) -> str:
+    return s.replace("\n", " ")

@@ -1,9 +1,10 @@
 """One MLflow run per benchmark cell, resumed rather than duplicated.
 
-A cell's run is found by its tags (``mpbench.cell`` and ``mpbench.config_digest``): a training
-job that was killed and re-run, or an evaluation job, reopens the same run. When the composed
-config changes (new digest), a new run is created and the older runs of that cell are tagged
-``mpbench.superseded_by``; the leaderboard only reads the newest complete run per cell.
+A cell's run is found by its tags (``mpbench.cell``, ``mpbench.config_digest`` and
+``mpbench.data_version``): a training job that was killed and re-run, or an evaluation job,
+reopens the same run. When the composed config or the data changes, a new run is created and
+the older runs of that cell are tagged ``mpbench.superseded_by``; the runs table only reads the
+newest complete run per cell.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _log = logging.getLogger(__name__)
 
 TAG_CELL = "mpbench.cell"
 TAG_DIGEST = "mpbench.config_digest"
+TAG_DATA = "mpbench.data_version"
 TAG_STATE = "mpbench.state"
 TAG_SUPERSEDED = "mpbench.superseded_by"
 
@@ -87,10 +89,11 @@ def cell_runs(cell_key: str, experiment: str = DEFAULT_EXPERIMENT) -> list:
 
 
 def open_cell_run(cell_key: str, digest: str, *, experiment: str = DEFAULT_EXPERIMENT,
-                  tags: dict[str, str] | None = None) -> str:
-    """Return the run id for (cell, config digest), creating the run only if none exists.
+                  data_version: str = "unversioned", tags: dict[str, str] | None = None) -> str:
+    """Return the run id for (cell, config digest, data version), creating the run only if
+    none exists.
 
-    The run of the current digest is the cell's live run: every other run of the cell is
+    The run of the current identity is the cell's live run: every other run of the cell is
     tagged ``mpbench.superseded_by`` it, also when an older run is reopened because a config
     change was reverted (its own superseded tag is then removed). On the local SQLite store
     the find-or-create is serialised by the store's file lock, so two jobs launched for one
@@ -101,7 +104,8 @@ def open_cell_run(cell_key: str, digest: str, *, experiment: str = DEFAULT_EXPER
     with store_lock(tracking_uri()):
         runs = cell_runs(cell_key, experiment)
         for run in runs:
-            if run.data.tags.get(TAG_DIGEST) == digest:
+            if (run.data.tags.get(TAG_DIGEST) == digest
+                    and run.data.tags.get(TAG_DATA, "unversioned") == data_version):
                 run_id = run.info.run_id
                 with_retry(client.update_run, run_id, status="RUNNING")
                 if TAG_SUPERSEDED in run.data.tags:  # a reverted config: current again
@@ -110,7 +114,8 @@ def open_cell_run(cell_key: str, digest: str, *, experiment: str = DEFAULT_EXPER
         else:
             run_id = with_retry(
                 client.create_run, exp_id, run_name=cell_key,
-                tags={TAG_CELL: cell_key, TAG_DIGEST: digest, TAG_STATE: "created",
+                tags={TAG_CELL: cell_key, TAG_DIGEST: digest, TAG_DATA: data_version,
+                      TAG_STATE: "created",
                       **(tags or {})}).info.run_id
     for old in runs:
         if old.info.run_id != run_id and old.data.tags.get(TAG_SUPERSEDED) != run_id:

@@ -8,38 +8,21 @@ offending key named instead of hours later inside a training job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from benchmark.cells import MODEL_DIR, Cell, model_config_path
 from benchmark.datasets import get_spec
 from benchmark.errors import MpbenchError
 
-MODEL_DIR = Path("configs") / "models"
+__all__ = ["MODEL_DIR", "Cell", "MatrixError", "cell_detectors", "cells_from_config",
+           "datasets_of", "load_config", "model_config_path"]
 
 
 class MatrixError(MpbenchError, ValueError):
     """The benchmark matrix (config file) is malformed; the message names the key."""
-
-
-@dataclass(frozen=True, order=True)
-class Cell:
-    """One benchmark cell."""
-
-    dataset: str
-    modality: str
-    model: str
-
-    @property
-    def key(self) -> str:
-        """Stable identifier, also the MLflow run name and a path fragment."""
-        return f"{self.dataset}/{self.modality}/{self.model}"
-
-
-def model_config_path(model: str, root: Path | None = None) -> Path:
-    return (root or Path.cwd()) / MODEL_DIR / f"{model}.py"
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -86,9 +69,25 @@ def cells_from_config(config: dict[str, Any], root: Path | None = None) -> list[
             if not model_config_path(model, root).is_file():
                 raise MatrixError(
                     f"{where}.models[{j}]: no model config {MODEL_DIR / (str(model) + '.py')}")
+        for j, name in enumerate(entry.get("detectors", [])):
+            if name not in (config.get("detectors") or {}):
+                raise MatrixError(f"{where}.detectors[{j}]: no detector {name!r} under "
+                                  f"`detectors` (it has {sorted(config.get('detectors') or {})})")
         cells.update(Cell(spec.name, m, model) for m in entry["modalities"]
                      for model in entry["models"])
     return sorted(cells)
+
+
+def cell_detectors(config: dict[str, Any]) -> dict[Cell, tuple[str, ...]]:
+    """The detectors each cell is scored with (every matrix entry naming the cell adds its
+    own), in first-mentioned order."""
+    out: dict[Cell, list[str]] = {}
+    for entry in config["matrix"]:
+        for m in entry["modalities"]:
+            for model in entry["models"]:
+                names = out.setdefault(Cell(get_spec(entry["dataset"]).name, m, model), [])
+                names += [d for d in entry.get("detectors", []) if d not in names]
+    return {c: tuple(v) for c, v in out.items()}
 
 
 def datasets_of(cells: list[Cell]) -> list[str]:

@@ -42,7 +42,17 @@ def _mvor_from_coco(kp: list[float]) -> list[tuple[float, float] | None]:
     return [head if n == "head" else neck if n == "neck" else get(n) for n in MVOR10.keypoints]
 
 
-def mvor_pck(gt: dict, preds: list[dict], thresh: float = 0.2) -> dict[str, float]:
+def _mvor_native(kp: list[float]) -> list[tuple[float, float] | None]:
+    """MVOR's own 10 predicted joints, as they are (None = absent, i.e. at (0, 0))."""
+    return [None if (kp[3 * j] == 0 and kp[3 * j + 1] == 0) else (kp[3 * j], kp[3 * j + 1])
+            for j in range(10)]
+
+
+def mvor_pck(gt: dict, preds: list[dict], thresh: float = 0.2, layout: str = "coco17"
+             ) -> dict[str, float]:
+    """MVOR's ``eval_pck_2dpose.py``; ``layout="mvor10"`` is its adaptation to predictions of
+    MVOR's 10 joints: the candidate box is their extent, and no conversion."""
+    k, to_mvor = (17, _mvor_from_coco) if layout == "coco17" else (10, _mvor_native)
     anns: dict[Any, list[dict]] = defaultdict(list)
     for a in gt["annotations"]:
         anns[a["image_id"]].append(a)
@@ -68,7 +78,7 @@ def mvor_pck(gt: dict, preds: list[dict], thresh: float = 0.2) -> dict[str, floa
             scale = max(x2 - x1 + 1, y2 - y1 + 1)
             best = None
             for p in by_image[img["id"]]:
-                q = [(p["keypoints"][3 * j], p["keypoints"][3 * j + 1]) for j in range(17)]
+                q = [(p["keypoints"][3 * j], p["keypoints"][3 * j + 1]) for j in range(k)]
                 q = [v for v in q if not (v[0] == 0 and v[1] == 0)]
                 if not q:
                     continue
@@ -79,7 +89,7 @@ def mvor_pck(gt: dict, preds: list[dict], thresh: float = 0.2) -> dict[str, floa
             if best is None:
                 continue
             chosen = next(p for p in by_image[img["id"]] if abs(p["score"] - best) < 1e-6)
-            for j, pp in enumerate(_mvor_from_coco(chosen["keypoints"])):
+            for j, pp in enumerate(to_mvor(chosen["keypoints"])):
                 if pts[j] and pp:
                     d = math.sqrt((pp[0] - pts[j][0]) ** 2 + (pp[1] - pts[j][1]) ** 2)
                     hits[j] += d <= thresh * scale

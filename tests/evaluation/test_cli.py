@@ -79,3 +79,27 @@ def test_help_and_argument_checks(capsys: pytest.CaptureFixture[str]) -> None:
         assert "--protocol" in text and "posetrack-map" in text and "--bootstrap" in text
     with pytest.raises(SystemExit):
         run(["eval", "--protocol", "coco", "--gt", "g", "--pred", "p", "--bootstrap", "-1"])
+
+
+def test_pred_layout_option(real_fixtures: Path, tmp_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    """``--pred-layout`` reaches evaluate and compare; a layout the protocol does not accept
+    is an error line naming the accepted ones."""
+    gt = real_fixtures / "mvor/annotations/camma_mvor_2018.json"
+    ann = next(a for a in json.loads(gt.read_text())["annotations"]
+               if a["only_bbox"] == 0 and any(a["keypoints"]))
+    pred = tmp_path / "native.json"
+    pred.write_text(json.dumps([{"image_id": ann["image_id"], "category_id": 1, "score": 1.0,
+                                 "keypoints": ann["keypoints"]}]))
+    base = ["--protocol", "mvor-pck", "--gt", str(gt), "--json"]
+    assert run(["eval", *base, "--pred", str(pred), "--pred-layout", "mvor10"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["details"]["pred_layout"] == "mvor10" and out["value"] > 0
+    assert run(["eval", *base, "--pred", str(pred), "--pred-layout", "coco17"]) == 2
+    err = capsys.readouterr().err
+    assert "expected 51 (coco17, given as pred_layout)" in err and "30 values (mvor10)" in err
+    assert run(["eval", *base, "--pred", str(pred), "--pred-layout", "mpii16"]) == 2
+    assert "mvor-pck scores predictions in mvor10 or coco17, not mpii16" in capsys.readouterr().err
+    assert run(["eval-compare", *base, "--pred", str(pred), "--pred", str(pred),
+                "--pred-layout", "mvor10", "--bootstrap", "5"]) == 0
+    assert json.loads(capsys.readouterr().out)["pred_layouts"] == ["mvor10", "mvor10"]

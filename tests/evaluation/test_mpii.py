@@ -10,7 +10,7 @@ import pytest
 from scipy.io import loadmat
 
 from benchmark.datasets.layouts import MPII16
-from benchmark.evaluation import evaluate, mpii_mat_to_coco
+from benchmark.evaluation import EvaluationInputError, evaluate, mpii_mat_to_coco
 from tests.evaluation import references
 
 #: every test runs with the compiled helpers and with their numpy counterparts
@@ -145,3 +145,36 @@ def test_pairing_in_a_multi_person_image(mpii_gt: dict) -> None:
     assert res.details["paired_persons"] == 1 and 0 < res.value < 100
     far = {**both[0], "keypoints": (np.asarray(both[0]["keypoints"]) + 5000).tolist()}
     assert evaluate("mpii-pckh", gt, [*both, far]).value == 100.0
+
+
+#: MPII's own abbreviations, as MPII converters name the joints.
+ABBREVIATIONS = ["r ankle", "r knee", "r hip", "l hip", "l knee", "l ankle", "pelvis", "thorax",
+                 "upper neck", "head top", "r wrist", "r elbow", "r shoulder", "l shoulder",
+                 "l elbow", "l wrist"]
+
+
+@pytest.mark.parametrize("names", [
+    ABBREVIATIONS, [n.replace(" ", "_") for n in ABBREVIATIONS],
+    [n.title().replace(" ", "") for n in ABBREVIATIONS]])
+def test_mpii_spellings_of_the_joints_are_accepted(mpii_gt: dict, names: list[str]) -> None:
+    gt, xy, norm = _one_person(mpii_gt)
+    pred = xy.copy()
+    pred[IDX["left_wrist"], 0] += norm  # one miss, so that the numbers are not all 100
+    expected = _stats(gt, pred)
+    gt["categories"] = [{**gt["categories"][0], "keypoints": names}]
+    assert _stats(gt, pred) == expected and expected["Wrist"] == 50.0
+
+
+def test_joints_in_another_order_are_refused_listing_them(mpii_gt: dict) -> None:
+    gt, xy, _ = _one_person(mpii_gt)
+    names = list(ABBREVIATIONS)
+    names[10], names[15] = names[15], names[10]  # the wrists swapped
+    gt["categories"] = [{**gt["categories"][0], "keypoints": names}]
+    with pytest.raises(EvaluationInputError, match=(
+            r"these differ: position 10: expected 'right_wrist', got 'l wrist'; position 15: "
+            r"expected 'left_wrist', got 'r wrist'$")):
+        _stats(gt, xy)
+    gt["categories"] = [{**gt["categories"][0], "keypoints": ABBREVIATIONS[:15]}]
+    with pytest.raises(EvaluationInputError, match="position 15: expected 'left_wrist', got "
+                                                   "'\\(nothing\\)'"):
+        _stats(gt, xy)

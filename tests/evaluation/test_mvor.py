@@ -1,4 +1,5 @@
-"""``mvor-pck``: the real MVOR ground truth, the protocol's ceiling, and one test per rule."""
+"""``mvor-pck``: the real MVOR ground truth, the protocol's ceiling, and one test per rule, for
+COCO-17 predictions and for predictions in MVOR's own 10 joints."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 
 from benchmark.datasets.layouts import COCO17, MVOR10
-from benchmark.evaluation import evaluate
+from benchmark.evaluation import EvaluationInputError, evaluate, mvor
+from benchmark.evaluation.inputs import load_ground_truth
 from tests.evaluation import references
 
 #: every test runs with the compiled helpers and with their numpy counterparts
@@ -258,3 +260,137 @@ def test_only_bbox_and_empty_persons_are_not_evaluated() -> None:
 def test_no_prediction_for_a_person_scores_zero() -> None:
     gt = _gt(GT_XY)
     assert evaluate("mvor-pck", gt, []).value == 0.0
+
+
+# ------------------------------------------------ predictions in MVOR's own 10 joints
+
+
+def _native(pred: dict) -> dict:
+    """A COCO-17 prediction as MVOR's 10 joints by the reference's conversion (restated in
+    ``references``), absent joints at (0, 0, 0)."""
+    points = references._mvor_from_coco(pred["keypoints"])
+    kp = [v for p in points for v in ((*p, 1.0) if p else (0.0, 0.0, 0.0))]
+    return {**pred, "keypoints": kp}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_native_predictions_equal_the_adapted_reference(mvor_gt: dict, seed: int) -> None:
+    """10-joint predictions on the real ground truth: noise, dropped joints, predictions
+    without joints, extra predictions and tied scores; the reference script with the 10
+    predicted joints in place of the converted ones."""
+    rng = np.random.default_rng(seed)
+    preds = []
+    for ann in _persons(mvor_gt):
+        gt_kp = np.asarray(ann["keypoints"], dtype=float).reshape(10, 3)
+        for _ in range(int(rng.integers(0, 3))):
+            kp = gt_kp.copy()
+            kp[:, :2] += rng.normal(0, rng.uniform(2, 40), (10, 2))
+            kp[:, 2] = rng.uniform(0, 1, 10)
+            kp[(rng.random(10) < 0.2) | (gt_kp[:, 0] == 0) & (rng.random(10) < 0.5)] = 0
+            if rng.random() < 0.02:
+                kp[:] = 0
+            preds.append({"image_id": ann["image_id"], "category_id": 1,
+                          "keypoints": kp.ravel().tolist(),
+                          "score": float(rng.choice([0.3, 0.6, 0.6 + 4e-7, rng.uniform()]))})
+    res = evaluate("mvor-pck", mvor_gt, preds)
+    assert res.details["pred_layout"] == "mvor10"
+    ref = references.mvor_pck(mvor_gt, preds, layout="mvor10")
+    assert res.stats.keys() == ref.keys()
+    np.testing.assert_allclose([res.stats[k] for k in ref], list(ref.values()), atol=1e-9)
+    assert 20 < res.value < 95
+
+
+def test_native_and_coco_predictions_agree_where_the_boxes_coincide(mvor_gt: dict) -> None:
+    """COCO-17 predictions made of joints that convert exactly (nose, shoulders, elbows,
+    wrists, hips: no eyes, ears, knees or ankles) have the same keypoint extent as their
+    10-joint conversion (a neck between the shoulders lies inside it), so both layouts choose
+    the same prediction for every person and get the same hits, joint by joint."""
+    rng = np.random.default_rng(5)
+    coco = []
+    for ann in _persons(mvor_gt):
+        base = np.asarray(perfect_prediction(ann, 0.0)["keypoints"]).reshape(17, 3)
+        for _ in range(int(rng.integers(1, 3))):
+            kp = base.copy()
+            kp[:, :2] += rng.normal(0, rng.uniform(2, 30), (17, 2)) * (kp[:, 2:] > 0)
+            kp[rng.random(17) < 0.15] = 0
+            coco.append({"image_id": ann["image_id"], "category_id": 1,
+                         "keypoints": kp.ravel().tolist(),
+                         "score": float(rng.choice([0.5, rng.uniform()]))})
+    native = [_native(p) for p in coco]
+    truth = load_ground_truth(mvor_gt)
+    _, chosen_c, hits_c, _, lay_c = mvor.person_hits(truth, coco)
+    _, chosen_n, hits_n, _, lay_n = mvor.person_hits(truth, native)
+    assert (lay_c, lay_n) == ("coco17", "mvor10")
+    assert np.array_equal(chosen_c, chosen_n) and np.array_equal(hits_c, hits_n)
+    assert evaluate("mvor-pck", mvor_gt, coco).stats == evaluate("mvor-pck", mvor_gt,
+                                                                 native).stats
+
+
+def _pred10(points: dict[str, tuple[float, float]], score: float = 0.9) -> dict:
+    kp = []
+    for name in MVOR10.keypoints:
+        kp += [*points[name], 1.0] if name in points else [0, 0, 0]
+    return {"image_id": 1, "category_id": 1, "keypoints": kp, "score": score}
+
+
+def test_the_candidate_box_is_the_predicted_joints_extent() -> None:
+    """Why the two layouts' numbers can differ: the box is taken from the joints as predicted.
+    A COCO-17 prediction whose knees and ankles reach down covers the GT box; its 10 MVOR
+    joints (head, neck and shoulders here) cover 41 of the box's 200 rows, under 0.3: the
+    same upper body is matched in COCO-17 and unmatched in MVOR's layout."""
+    gt = _gt(GT_XY)
+    upper = {"nose": (150, 100), "left_shoulder": (180, 140), "right_shoulder": (120, 140)}
+    legs = {"left_knee": (170, 400), "right_ankle": (130, 450)}
+    coco = _pred({**upper, **legs})
+    native = _native(coco)
+    assert native["keypoints"][:6] == [150, 100, 1.0, 150, 140, 1.0]  # head, neck converted
+    res_coco, res_native = evaluate("mvor-pck", gt, [coco]), evaluate("mvor-pck", gt, [native])
+    assert res_coco.details["matched_persons"] == 1
+    assert res_coco.stats["Head"] == res_coco.stats["Shoulder"] == 100.0
+    assert res_native.details["matched_persons"] == 0 and res_native.value == 0.0
+    # the reference restatements agree with both
+    assert references.mvor_pck(gt, [coco])["Head"] == 100.0
+    assert references.mvor_pck(gt, [native], layout="mvor10")["Mean"] == 0.0
+
+
+def test_native_rules() -> None:
+    """Joint j against joint j, no mid-points; (0, 0) is absent; the box spans the 10
+    predicted joints; the threshold is unchanged."""
+    gt = _gt(GT_XY)
+    exact = _pred10(GT_XY)
+    res = evaluate("mvor-pck", gt, [exact])
+    assert res.value == 100.0 and res.details["pred_layout"] == "mvor10"
+    off = 0.2 * 200
+    at = _pred10({**GT_XY, "neck": (150 + off, 130)})
+    past = _pred10({**GT_XY, "neck": (150 + off + 1e-9, 130)})
+    assert evaluate("mvor-pck", gt, [at]).stats["joint/neck"] == 100.0
+    assert evaluate("mvor-pck", gt, [past]).stats["joint/neck"] == 0.0
+    gt0 = _gt({**GT_XY, "left_wrist": (0.5, 0.5)})
+    missing = _pred10({**GT_XY, "left_wrist": (0, 0)})
+    res0 = evaluate("mvor-pck", gt0, [missing])
+    assert res0.stats["joint/left_wrist"] == 0.0 and res0.stats["joint/right_wrist"] == 100.0
+    # the wrists span x in [110, 190], y in [230, 299]: 81 x 70 of the 100 x 200 box, 0.28;
+    # with the head, y in [100, 299]: 0.81
+    wrists = {n: GT_XY[n] for n in ("left_wrist", "right_wrist")}
+    assert evaluate("mvor-pck", gt, [_pred10(wrists)]).details["matched_persons"] == 0
+    head = _pred10({**wrists, "head": GT_XY["head"]})
+    assert evaluate("mvor-pck", gt, [head]).details["matched_persons"] == 1
+    one = _pred10({"left_wrist": GT_XY["left_wrist"]})  # a single point covers ~0
+    assert evaluate("mvor-pck", gt, [one]).details["matched_persons"] == 0
+
+
+def test_ground_truth_joint_spellings() -> None:
+    """The names of the GT category are compared after normalising their spelling; joints
+    that really differ are refused, listing them."""
+    gt = _gt(GT_XY)
+    preds = [_pred10(GT_XY)]
+    gt["categories"][0]["keypoints"] = ["Head", "Neck", "L_Shoulder", "r shoulder", "l-hip",
+                                        "RightHip", "LElbow", "r_elbow", "left wrist", "rwrist"]
+    assert evaluate("mvor-pck", gt, preds).value == 100.0
+    gt["categories"][0]["keypoints"][0] = "nose"
+    gt["categories"][0]["keypoints"][6:8] = ["r_elbow", "l_elbow"]
+    with pytest.raises(EvaluationInputError, match=(
+            r"mvor-pck expects MVOR's 10 joints .* these differ: position 0: expected 'head', "
+            r"got 'nose'; position 6: expected 'left_elbow', got 'r_elbow'; position 7: "
+            r"expected 'right_elbow', got 'l_elbow'")):
+        evaluate("mvor-pck", gt, preds)

@@ -28,7 +28,7 @@ MICRO = {
     "experiment": "micro",
     "matrix": [{"dataset": "demo", "modalities": ["rgb", "thermal"], "models": ["tiny_hrnet"]}],
     "train": {"epochs": 1, "seed": 0, "batch_size": 8},
-    "evaluate": {"bootstrap": 20, "seed": 0},
+    "evaluate": {"bootstrap": 20, "seed": 0, "annotations": "qa"},
     "resources": {"train": {"threads": 1}, "evaluate": {"threads": 1}},
 }
 CELLS = ["demo/rgb/tiny_hrnet", "demo/thermal/tiny_hrnet"]
@@ -93,20 +93,76 @@ def _mlflow_runs(repo: Path) -> list:
     return client.search_runs([exp.experiment_id]), client
 
 
-def test_leaderboard_has_every_cell(repo: Path, first_run) -> None:
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_leaderboard_uses_the_protocol_and_equals_the_metrics_files(repo: Path,
+                                                                   first_run) -> None:
     md = (repo / "results" / "leaderboard.md").read_text()
-    assert "| model | demo / rgb | demo / thermal |" in md
-    row = next(line for line in md.splitlines() if line.startswith("| tiny_hrnet"))
-    values = [v.strip() for v in row.strip("|").split("|")[1:]]
-    assert len(values) == 2 and all("±" in v for v in values), row
+    assert "## demo (coco: AP)" in md
+    assert ("| model | modality | test · GT boxes | test · GT boxes · QA annotations |") in md
+    assert "OKS keypoint AP and AR (COCO protocol, pycocotools)" in md
+    assert "| model | modality | AP | AP50 | AP75 | AR |" in md
     rows = list(csv.DictReader((repo / "results" / "leaderboard.csv").open()))
-    assert [(r["dataset"], r["modality"], r["model"]) for r in rows] == [
-        ("demo", "rgb", "tiny_hrnet"), ("demo", "thermal", "tiny_hrnet")]
-    for r in rows:
-        for key in ("AP", "AP50", "AP75", "AR"):
-            assert 0.0 <= float(r[key]) <= 1.0
-        assert r["run_id"]
-    assert "\\begin{tabular}" in (repo / "results" / "leaderboard.tex").read_text()
+    assert sorted({r["cell"] for r in rows}) == CELLS
+    for cell in CELLS:
+        metrics = json.loads((repo / "results" / "cells" / cell / "metrics.json").read_text())
+        assert metrics["primary"] == "test" and sorted(metrics["scores"]) == ["test", "test/qa"]
+        for label, score in metrics["scores"].items():
+            for stat, value in score["stats"].items():
+                (row,) = [r for r in rows if r["cell"] == cell and r["statistic"] == stat
+                          and r["set"] == "test" and r["annotations"] == score["annotations"]]
+                assert float(row["value"]) == value, (cell, label, stat)
+        # the leaderboard row the overview shows: AP of the official test view, in percent
+        ap = metrics["scores"]["test"]["stats"]["AP"]
+        line = next(x for x in md.splitlines() if x.startswith(f"| tiny_hrnet | "
+                                                              f"{cell.split('/')[1]} |"))
+        assert line.split("|")[3].strip().split(" ")[0].strip("*") == f"{ap * 100:.1f}"
+    assert "\\multicolumn{4}{c}{test / GT boxes}" in (
+        repo / "results" / "leaderboard.tex").read_text()
+
+
+def test_scores_name_the_official_ground_truth_and_qa_is_separate(repo: Path,
+                                                                 first_run) -> None:
+    for cell in CELLS:
+        modality = cell.split("/")[1]
+        metrics = json.loads((repo / "results" / "cells" / cell / "metrics.json").read_text())
+        official, qa = metrics["scores"]["test"], metrics["scores"]["test/qa"]
+        assert official["annotations"] == "official" and qa["annotations"] == "qa"
+        assert official["gt_file"] == \
+            f"data/demo/processed/annotations_official/{modality}/test.json"
+        assert qa["gt_file"] == f"data/demo/processed/annotations/{modality}/test.json"
+        for score in (official, qa):
+            assert score["gt_sha256"] == _sha256(repo / score["gt_file"])
+        # the official view holds the generated (released) annotations, not QA's edits
+        converted = json.loads((repo / "data/demo/converted/annotations/test.json").read_text())
+        view = json.loads((repo / official["gt_file"]).read_text())
+        assert [a["keypoints"] for a in view["annotations"]] == \
+            [a["keypoints"] for a in converted["annotations"]]
+        # the same predictions, scored against each ground truth with the reference
+        from tests.evaluation.conftest import pycocotools_stats
+
+        preds = json.loads((repo / official["predictions"]).read_text())
+        for score in (official, qa):
+            gt = json.loads((repo / score["gt_file"]).read_text())
+            assert score["stats"]["AP"] == pycocotools_stats(gt, preds)[0]
+
+
+def test_paired_modality_comparison_is_written(repo: Path, first_run) -> None:
+    rows = list(csv.DictReader((repo / "results" / "compare" / "demo.csv").open()))
+    assert [(r["a"], r["b"], r["set"], r["model"]) for r in rows] == [
+        ("rgb", "thermal", "test", "tiny_hrnet")]
+    rgb = json.loads((repo / "results/cells/demo/rgb/tiny_hrnet/metrics.json").read_text())
+    thermal = json.loads((repo / "results/cells/demo/thermal/tiny_hrnet/metrics.json").read_text())
+    a, b = (m["scores"]["test"]["stats"]["AP"] * 100 for m in (rgb, thermal))
+    assert float(rows[0]["value_a"]) == pytest.approx(a, abs=1e-9)
+    assert float(rows[0]["difference"]) == pytest.approx(b - a, abs=1e-9)
+    assert int(rows[0]["images"]) == 8 and rows[0]["p_value"]
+    assert "| tiny_hrnet | test | rgb | thermal |" in (
+        repo / "results" / "compare" / "demo.md").read_text()
 
 
 def test_one_mlflow_run_per_cell_with_params_metrics_artifacts(repo: Path, first_run) -> None:
@@ -120,8 +176,10 @@ def test_one_mlflow_run_per_cell_with_params_metrics_artifacts(repo: Path, first
                                                              "tiny_hrnet"}
         assert len(p["config_digest"]) == 16 and p["data_version"] != "unversioned"
         assert len(p["git_commit"].split("-")[0]) == 40
-        for key in ("AP", "AP50", "AP75", "AR", "AP_ci95_low", "AP_ci95_high"):
+        for key in ("AP", "AP_ci95_low", "AP_ci95_high", "test/AP", "test/AP50",
+                    "test/AR", "test/AP_ci95_low", "test/qa/AP"):
             assert key in run.data.metrics, key
+        assert "AP50" not in run.data.metrics  # only the headline under its plain name
         loss = client.get_metric_history(run.info.run_id, "train/loss")
         assert [m.step for m in loss] == [1] and loss[0].value > 0
         assert run.info.status == "FINISHED"
@@ -129,7 +187,9 @@ def test_one_mlflow_run_per_cell_with_params_metrics_artifacts(repo: Path, first
         assert {"config", "predictions", "metrics"} <= arts
         metrics = json.loads((repo / "results" / "cells" / run.data.tags["mpbench.cell"]
                               / "metrics.json").read_text())
-        assert metrics["stats"]["AP"] == pytest.approx(run.data.metrics["AP"])
+        assert metrics["scores"]["test"]["stats"]["AP"] == pytest.approx(run.data.metrics["AP"])
+        assert run.data.tags["mpbench.gt.test"].startswith("official data/demo/processed/"
+                                                          "annotations_official/")
 
 
 def test_nothing_left_to_do(repo: Path, first_run) -> None:
@@ -157,7 +217,7 @@ def test_interrupted_training_resumes_in_the_same_run(repo: Path, first_run) -> 
     after, _ = _mlflow_runs(repo)
     assert {r.data.tags["mpbench.cell"]: r.info.run_id for r in after} == ids
     rows = list(csv.DictReader((repo / "results" / "leaderboard.csv").open()))
-    assert len(rows) == 2
+    assert sorted({r["cell"] for r in rows}) == CELLS
 
 
 def test_malformed_matrix_fails_before_any_job(repo: Path, first_run) -> None:
@@ -225,7 +285,9 @@ def test_interrupted_training_ends_with_identical_weights_and_metrics(repo: Path
               "--model", "tiny_hrnet", "--work-dir", f"work_dirs/{name}",
               "--out-dir", f"results/{name}", "--bootstrap", "0"], repo)
         metrics.append(json.loads((repo / "results" / name / "metrics.json").read_text()))
-    assert metrics[0]["stats"] == metrics[1]["stats"]
+    same = [{label: (s["stats"], s["intervals"], s["predictions_sha256"])
+             for label, s in m["scores"].items()} for m in metrics]
+    assert same[0] == same[1]
     # the logged training curve too: the resumed epoch's mean loss includes the batches
     # trained before the interruption (their running sums travel in the checkpoint)
     from mlflow.tracking import MlflowClient

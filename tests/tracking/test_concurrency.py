@@ -28,10 +28,10 @@ import pytest
 
 pytest.importorskip("mlflow")
 
-from benchmark.reports.leaderboard import Leaderboard, fetch_results  # noqa: E402
+from benchmark.cells import Cell  # noqa: E402
+from benchmark.reports.mlflow_runs import RunsTable, fetch_results  # noqa: E402
 from benchmark.tracking import runs  # noqa: E402
 from benchmark.tracking.store import init_store  # noqa: E402
-from benchmark.workflow.matrix import Cell  # noqa: E402
 from tests.tracking import _cell_job  # noqa: E402
 
 N_WRITERS = int(os.environ.get("MPBENCH_TEST_WRITERS", "16"))
@@ -226,7 +226,7 @@ def _check_run(client, run, key: str, digest: str, tmp: Path) -> int:
 def _leaderboard(exp: str, keys: list[str]) -> tuple[dict, list[dict], str]:
     cells = sorted(Cell(*k.split("/")) for k in keys)
     results = fetch_results(cells, exp)
-    board = Leaderboard.build(cells, results)
+    board = RunsTable.build(cells, results)
     rows = [r for r in csv.DictReader(io.StringIO(board.csv())) if r["run_id"]]
     return results, rows, board.markdown()
 

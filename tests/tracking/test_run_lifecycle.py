@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("mlflow")
 
-from benchmark.reports.leaderboard import fetch_results  # noqa: E402
+from benchmark.cells import Cell  # noqa: E402
+from benchmark.reports.mlflow_runs import fetch_results  # noqa: E402
 from benchmark.tracking import runs  # noqa: E402
 from benchmark.tracking.store import init_store  # noqa: E402
-from benchmark.workflow.matrix import Cell  # noqa: E402
 
 EXP = "lifecycle"
 CELL = Cell("demo", "rgb", "tiny_hrnet")
@@ -74,7 +74,7 @@ def test_sql_read_of_the_store_matches_search_runs(mlflow_store, monkeypatch) ->
 
     from mlflow.tracking import MlflowClient
 
-    from benchmark.reports import leaderboard as lb
+    from benchmark.reports import mlflow_runs as lb
 
     cells = [Cell("demo", m, "net") for m in ("rgb", "thermal", "depth")]
     _train_and_evaluate("d1", 0.1)  # CELL, superseded below

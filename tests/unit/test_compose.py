@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("mmengine")
 
+from benchmark.cells import Cell  # noqa: E402
 from benchmark.datasets import get_spec  # noqa: E402
 from benchmark.models.compose import compose, config_digest  # noqa: E402
-from benchmark.workflow.matrix import Cell  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 
 
@@ -25,8 +25,19 @@ def test_dataset_overlay_comes_from_the_spec() -> None:
     assert cfg.train_dataloader.dataset.metainfo == {"from_file":
                                                      "configs/_base_/datasets/demo.py"}
     assert cfg.train_dataloader.dataset.ann_file == "data/demo/processed/annotations/rgb/train.json"
-    assert cfg.test_dataloader.dataset.ann_file == "data/demo/processed/annotations/rgb/test.json"
-    assert cfg.test_evaluator.ann_file == "data/demo/processed/annotations/rgb/test.json"
+    official = "data/demo/processed/annotations_official/rgb/test.json"
+    assert cfg.test_dataloader.dataset.ann_file == official
+    assert cfg.test_evaluator.ann_file == official
+
+
+def test_training_annotation_variant_is_chosen_in_the_matrix() -> None:
+    """Training reads the QA-corrected view by default and the released one on request; the
+    test split is always the official view, and the choice changes the run's identity."""
+    qa, official = _compose("rgb"), _compose("rgb", overrides={"annotations": "official"})
+    assert official.train_dataloader.dataset.ann_file == \
+        "data/demo/processed/annotations_official/rgb/train.json"
+    assert official.test_dataloader.dataset.ann_file == qa.test_dataloader.dataset.ann_file
+    assert config_digest(qa) != config_digest(official)
 
 
 def test_modality_overlay_sets_root_loader_and_normalisation(tmp_path) -> None:

@@ -122,8 +122,13 @@ def _paired_dataset(tmp_path: Path) -> tuple[DatasetSpec, Path]:
                 "annotations": [{"id": 100 + i, "image_id": i, "category_id": 1,
                                  "keypoints": kp, "num_keypoints": 17} for i in ids],
                 "categories": [COCO17.coco_category()]}
+        (base / "converted/annotations").mkdir(parents=True, exist_ok=True)
+        (base / "converted/annotations" / f"{split}.json").write_text(json.dumps(coco))
+        # QA moved a keypoint of the first person: the QA view differs from the official one
+        fixed = json.loads(json.dumps(coco))
+        fixed["annotations"][0]["keypoints"][0] = 11.0
         (base / "qa/annotations").mkdir(parents=True, exist_ok=True)
-        (base / "qa/annotations" / f"{split}.json").write_text(json.dumps(coco))
+        (base / "qa/annotations" / f"{split}.json").write_text(json.dumps(fixed))
     return spec, base
 
 
@@ -144,3 +149,8 @@ def test_views_give_each_modality_its_own_file_names(tmp_path: Path) -> None:
     assert [i["id"] for i in th["images"]] == [1] and [a["image_id"] for a in
                                                       th["annotations"]] == [1]
     assert view("thermal", "test")["images"][0]["file_name"] == "cam/ir/1.png"
+    # the official views hold the released (converted) annotations, without the QA edit
+    official = json.loads((processed / "annotations_official/thermal/train.json").read_text())
+    assert official["images"] == th["images"]
+    assert official["annotations"][0]["keypoints"][0] == 10.0
+    assert th["annotations"][0]["keypoints"][0] == 11.0

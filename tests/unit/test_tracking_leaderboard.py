@@ -1,4 +1,4 @@
-"""Cell runs in a real MLflow (SQLite) store, and the leaderboard built from them."""
+"""Cell runs in a real MLflow (SQLite) store, and the runs table built from them."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("mlflow")
 
-from benchmark.reports.leaderboard import Leaderboard, fetch_results  # noqa: E402
+from benchmark.cells import Cell  # noqa: E402
+from benchmark.reports.mlflow_runs import RunsTable, fetch_results  # noqa: E402
 from benchmark.tracking import runs  # noqa: E402
 from benchmark.tracking.store import init_store  # noqa: E402
-from benchmark.workflow.matrix import Cell  # noqa: E402
 
 EXP = "unit-exp"
 
@@ -70,7 +70,7 @@ def test_leaderboard_tables(mlflow_store) -> None:
 
     results = fetch_results(cells, EXP)
     assert results[cells[3]].run_id == newest
-    board = Leaderboard.build(cells, results)
+    board = RunsTable.build(cells, results)
     md = board.markdown()
     assert "| model | demo / rgb | demo / thermal |" in md
     assert "| a_net | **70.0 ± 2.0** | 40.0 |" in md
@@ -89,13 +89,13 @@ def test_leaderboard_tables(mlflow_store) -> None:
 
     out = mlflow_store / "results"
     board.write(out)
-    first = (out / "leaderboard.md").read_text()
-    Leaderboard.build(cells, fetch_results(cells, EXP)).write(out)
-    assert (out / "leaderboard.md").read_text() == first  # deterministic, no duplicate rows
+    first = (out / "runs.md").read_text()
+    RunsTable.build(cells, fetch_results(cells, EXP)).write(out)
+    assert (out / "runs.md").read_text() == first  # deterministic, no duplicate rows
 
 
 def test_missing_cell_shows_a_dash(mlflow_store) -> None:
     cells = [Cell("demo", "rgb", "a_net"), Cell("demo", "depth", "a_net")]
     _evaluated(cells[0], "x", 0.5)
-    md = Leaderboard.build(cells, fetch_results(cells, EXP)).markdown()
+    md = RunsTable.build(cells, fetch_results(cells, EXP)).markdown()
     assert "| a_net | – | 50.0 |" in md

@@ -1,8 +1,13 @@
 # Config validation (schema, then names) and the cell list. Runs before any job starts.
+import json
+import shlex
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from benchmark.workflow.matrix import MatrixError, cells_from_config, datasets_of
+from benchmark.datasets import get_spec
+from benchmark.models.boxes import cell_box_sources
+from benchmark.workflow.matrix import MatrixError, cell_detectors, cells_from_config, datasets_of
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -16,17 +21,45 @@ DATASETS = datasets_of(CELLS)
 EXPERIMENT = config["experiment"]
 TRACKING_STAMP = f"results/mlflow/{EXPERIMENT}.ready.json"
 LEADERBOARD = expand("results/leaderboard.{ext}", ext=["md", "csv", "tex"])
+CELL_DETECTORS = cell_detectors(config)
+# Datasets with a model evaluated on two or more modalities: their paired comparisons.
+COMPARED = sorted({c.dataset for c in CELLS
+                   if sum(d.dataset == c.dataset and d.model == c.model for d in CELLS) > 1})
+COMPARISONS = expand("results/compare/{dataset}.{ext}", dataset=COMPARED, ext=["md", "csv"])
 
 
 wildcard_constraints:
     dataset=r"[A-Za-z0-9_\-]+",
     modality=r"[A-Za-z0-9_\-]+",
     model=r"[A-Za-z0-9_\-]+",
+    split=r"[A-Za-z0-9_\-]+",
+    name=r"[A-Za-z0-9_\-]+",
 
 
-def cell_files(pattern):
+def cell_files(pattern, cells=None):
     return [pattern.format(dataset=c.dataset, modality=c.modality, model=c.model)
-            for c in CELLS]
+            for c in (CELLS if cells is None else cells)]
+
+
+def cell_of(wildcards):
+    return next(c for c in CELLS if (c.dataset, c.modality, c.model)
+                == (wildcards.dataset, wildcards.modality, wildcards.model))
+
+
+def detection_inputs(wildcards):
+    """The detection files a cell's evaluation reads: every released file and configured
+    detector of every evaluation set (benchmark.models.boxes, one source of truth)."""
+    cell = cell_of(wildcards)
+    sources = cell_box_sources(get_spec(cell.dataset), cell.modality, CELL_DETECTORS[cell],
+                               config["evaluate"]["released_detections"])
+    return sorted({str(s.path) for group in sources.values() for s in group})
+
+
+def detector_args(wildcards):
+    """The detections rule's option for a detector: its matrix-file entry as JSON (empty for a
+    released file of the dataset)."""
+    entry = (config.get("detectors") or {}).get(wildcards.name)
+    return "" if entry is None else f"--detector {shlex.quote(json.dumps(entry))}"
 
 
 def res(rule_name, key):

@@ -1,13 +1,35 @@
-# Predict on the dataset's evaluation split and score with benchmark.evaluation; metrics and a
-# bootstrap interval go to the cell's MLflow run.
+# Predict on every evaluation set of the cell's dataset, with ground-truth boxes and each
+# detection source, and score against the official annotations (benchmark.models.evaluate);
+# metrics go to metrics.json (the leaderboard's input) and the cell's MLflow run.
+
+
+rule detections:
+    input:
+        "results/data/{dataset}.json",
+    output:
+        "results/detections/{dataset}/{modality}/{split}/{name}.json",
+    conda:
+        "../envs/mpbench.yaml"
+    log:
+        "logs/detections/{dataset}/{modality}/{split}/{name}.log",
+    params:
+        detector=detector_args,
+    threads: res("detections", "threads")
+    resources:
+        mem_mb=res_per_attempt("detections", "mem_mb"),
+        runtime=res_per_attempt("detections", "runtime"),
+    shell:
+        "MPBENCH_THREADS={threads} mpbench detections --dataset {wildcards.dataset}"
+        " --modality {wildcards.modality} --split {wildcards.split} --name {wildcards.name}"
+        " {params.detector} --out {output} > {log} 2>&1"
 
 
 rule evaluate:
     input:
-        "work_dirs/{dataset}/{modality}/{model}/train_summary.json",
+        summary="work_dirs/{dataset}/{modality}/{model}/train_summary.json",
+        detections=detection_inputs,
     output:
         metrics="results/cells/{dataset}/{modality}/{model}/metrics.json",
-        predictions="results/cells/{dataset}/{modality}/{model}/predictions.keypoints.json",
     conda:
         "../envs/mpbench.yaml"
     log:
@@ -15,6 +37,10 @@ rule evaluate:
     params:
         bootstrap=config["evaluate"]["bootstrap"],
         seed=config["evaluate"]["seed"],
+        annotations=config["evaluate"]["annotations"],
+        detectors=lambda wc: " ".join(f"--detector {d}" for d in CELL_DETECTORS[cell_of(wc)]),
+        released=lambda wc: "" if config["evaluate"]["released_detections"]
+        else "--no-released-detections",
     threads: res("evaluate", "threads")
     resources:
         mem_mb=res_per_attempt("evaluate", "mem_mb"),
@@ -22,4 +48,6 @@ rule evaluate:
     shell:
         "MPBENCH_THREADS={threads} mpbench evaluate --dataset {wildcards.dataset}"
         " --modality {wildcards.modality} --model {wildcards.model}"
-        " --bootstrap {params.bootstrap} --seed {params.seed} > {log} 2>&1"
+        " --bootstrap {params.bootstrap} --seed {params.seed}"
+        " --annotations {params.annotations} {params.detectors} {params.released}"
+        " > {log} 2>&1"

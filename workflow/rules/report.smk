@@ -1,4 +1,5 @@
-# Leaderboard tables from the MLflow runs (not from the metrics files, which only order the DAG).
+# The leaderboard (per-protocol tables) and the paired modality comparisons are built from the
+# cells' metrics.json files, their DAG inputs; MLflow stays the browsing and provenance store.
 
 
 rule leaderboard:
@@ -11,9 +12,29 @@ rule leaderboard:
     log:
         "logs/leaderboard.log",
     params:
-        experiment=EXPERIMENT,
-        cells=" ".join(f"--cell {c.key}" for c in CELLS),
+        metrics=lambda wc, input: " ".join(f"--metrics {f}" for f in input),
     localrule: True
     shell:
-        "mpbench leaderboard --experiment {params.experiment} {params.cells}"
-        " --out-dir results > {log} 2>&1"
+        "mpbench leaderboard {params.metrics} --out-dir results > {log} 2>&1"
+
+
+rule compare_modalities:
+    input:
+        lambda wc: cell_files("results/cells/{dataset}/{modality}/{model}/metrics.json",
+                              [c for c in CELLS if c.dataset == wc.dataset]),
+    output:
+        md="results/compare/{dataset}.md",
+        csv="results/compare/{dataset}.csv",
+    conda:
+        "../envs/mpbench.yaml"
+    log:
+        "logs/compare/{dataset}.log",
+    params:
+        metrics=lambda wc, input: " ".join(f"--metrics {f}" for f in input),
+        bootstrap=config["evaluate"]["bootstrap"],
+        seed=config["evaluate"]["seed"],
+    localrule: True
+    shell:
+        "mpbench compare-modalities {params.metrics} --dataset {wildcards.dataset}"
+        " --bootstrap {params.bootstrap} --seed {params.seed} --out-dir results/compare"
+        " > {log} 2>&1"

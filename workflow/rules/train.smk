@@ -18,6 +18,7 @@ rule train:
         seed=config["train"]["seed"],
         batch_size=lambda wc: config["train"].get("batch_size") or 0,
         ckpt_iters=config["train"].get("checkpoint_iters", 0),
+        annotations=config["train"]["annotations"],
     threads: res("train", "threads")
     resources:
         mem_mb=res_per_attempt("train", "mem_mb"),
@@ -26,4 +27,5 @@ rule train:
         "MPBENCH_THREADS={threads} mpbench train --dataset {wildcards.dataset}"
         " --modality {wildcards.modality} --model {wildcards.model}"
         " --experiment {params.experiment} --epochs {params.epochs} --seed {params.seed}"
-        " --batch-size {params.batch_size} --checkpoint-iters {params.ckpt_iters} > {log} 2>&1"
+        " --batch-size {params.batch_size} --checkpoint-iters {params.ckpt_iters}"
+        " --annotations {params.annotations} > {log} 2>&1"
