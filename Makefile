@@ -53,6 +53,7 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/bench_eval.py
 	$(BIN)/python benchmarks/bench_scale.py
+	$(BIN)/python benchmarks/bench_process.py
 
 clean-demo:
 	rm -rf work_dirs results/cells results/data results/mlflow results/leaderboard.* logs .snakemake

@@ -5,9 +5,32 @@ own, documented in ``docs/qa.md``. It is layout-generic: names, flip pairs, skel
 OKS sigmas all come from :mod:`benchmark.datasets.layouts`.
 """
 
-from benchmark.qa.config import QAConfig
-from benchmark.qa.data import QAInputError
-from benchmark.qa.pipeline import FLAGS, QAReport, run_qa
-from benchmark.qa.report import write_report
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from benchmark.qa.config import QAConfig
+    from benchmark.qa.data import QAInputError
+    from benchmark.qa.pipeline import FLAGS, QAReport, run_qa
+    from benchmark.qa.report import write_report
 
 __all__ = ["FLAGS", "QAConfig", "QAInputError", "QAReport", "run_qa", "write_report"]
+
+#: Where each public name lives: imported on first use, so that ``mpbench`` can register the
+#: ``qa`` subcommand (``benchmark.qa.cli``) without loading the QA pipeline (pandas, scipy).
+_LAZY = {"QAConfig": "config", "QAInputError": "data", "FLAGS": "pipeline",
+         "QAReport": "pipeline", "run_qa": "pipeline", "write_report": "report"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

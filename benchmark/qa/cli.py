@@ -13,9 +13,9 @@ from pathlib import Path
 
 from benchmark.datasets.layouts import LAYOUTS, KeypointLayout
 from benchmark.qa.config import QAConfig
-from benchmark.qa.data import QAInputError, load_json
-from benchmark.qa.pipeline import run_qa
-from benchmark.qa.report import write_report
+
+# The pipeline (pandas, scipy) is imported by the handler: registering ``qa`` into the
+# ``mpbench`` parser must stay cheap for every other subcommand.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def resolve_layout(dataset: str | None, layout: str | None) -> KeypointLayout:
     """The layout named directly, or the one of the dataset's spec."""
+    from benchmark.qa.data import QAInputError
+
     if layout is not None:
         return LAYOUTS[layout]
     try:
@@ -54,6 +56,10 @@ def resolve_layout(dataset: str | None, layout: str | None) -> KeypointLayout:
 
 
 def handler(args: argparse.Namespace) -> int:
+    from benchmark.qa.data import QAInputError, load_json
+    from benchmark.qa.pipeline import run_qa
+    from benchmark.qa.report import write_report
+
     try:
         layout = resolve_layout(args.dataset, args.layout)
         try:
