@@ -43,7 +43,7 @@ $(STAMP): $(REQ)
 
 demo: install
 	$(BIN)/snakemake --profile workflow/profiles/local
-	@echo; cat results/leaderboard.md
+	@echo; cat results/leaderboard.md; for f in results/compare/*.md; do echo; cat "$$f"; done
 
 test: install
 	$(BIN)/ruff check benchmark tests benchmarks

@@ -108,7 +108,16 @@ def bench_plan(n_cells: int, repeat: int, tmp: Path) -> dict[str, float]:
     cold, out = _timed(cmd, root, env, repeat)
     m = re.search(r"^total\s+(\d+)", out, re.M)
     jobs = int(m.group(1)) if m else -1
-    expect = 2 * n + len(datasets) + 3  # train+evaluate per cell, data, init, board, all
+    from benchmark.datasets import get_spec
+    from benchmark.models.boxes import cell_box_sources
+
+    detection_files = sorted({str(s.path) for c in cells for group in cell_box_sources(
+        get_spec(c.dataset), c.modality).values() for s in group})
+    compared = {c.dataset for c in cells if sum(d.dataset == c.dataset and d.model == c.model
+                                                for d in cells) > 1}
+    # train+evaluate per cell, data and comparison per dataset, the released detection
+    # files, tracking init, leaderboard, all
+    expect = 2 * n + len(datasets) + len(compared) + len(detection_files) + 3
     if jobs != expect:
         sys.exit(f"snakemake -n planned {jobs} jobs, expected {expect}:\n{out[-3000:]}")
     print(f"  snakemake -n, nothing done yet ({jobs} jobs):  {cold:.2f} s (best of {repeat})")
@@ -116,10 +125,11 @@ def bench_plan(n_cells: int, repeat: int, tmp: Path) -> dict[str, float]:
     # every output present, in DAG order (each newer than its inputs): nothing to do
     t = max((root / f).stat().st_mtime for f in ("dvc.yaml", "params.yaml")) + 1
     stamps = [f"results/data/{d}.json" for d in datasets] + ["results/mlflow/scale.ready.json"]
+    stamps += detection_files
     stamps += [f"work_dirs/{c.key}/train_summary.json" for c in cells]
-    stamps += [f"results/cells/{c.key}/{f}" for c in cells
-               for f in ("metrics.json", "predictions.keypoints.json")]
+    stamps += [f"results/cells/{c.key}/metrics.json" for c in cells]
     stamps += [f"results/leaderboard.{e}" for e in ("md", "csv", "tex")]
+    stamps += [f"results/compare/{d}.{e}" for d in sorted(compared) for e in ("md", "csv")]
     for k, rel in enumerate(stamps):
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)

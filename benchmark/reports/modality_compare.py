@@ -91,6 +91,15 @@ def _fmt(v: float | None, digits: int = 1) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def _p_text(p: float | None, resamples: int) -> str:
+    """The p-value, or ``≤ floor`` when no resample crossed zero: with N resamples the
+    smallest p the bootstrap can give is 2 / (N + 1)."""
+    if p is None:
+        return "–"
+    floor = 2 / (resamples + 1)
+    return f"≤ {floor:.3g}" if p <= floor * (1 + 1e-9) else f"{p:.3f}"
+
+
 def markdown(dataset: str, rows: list[dict[str, Any]]) -> str:
     stat = rows[0]["statistic"] if rows else ""
     lines = [f"# {dataset}: paired modality comparisons", "",
@@ -99,7 +108,7 @@ def markdown(dataset: str, rows: list[dict[str, Any]]) -> str:
     for r in rows:
         ci = (f"[{_fmt(r['ci95_low'])}, {_fmt(r['ci95_high'])}]"
               if r["ci95_low"] is not None else "–")
-        p = "–" if r["p_value"] is None else f"{r['p_value']:.3f}"
+        p = _p_text(r["p_value"], r["resamples"])
         lines.append(f"| {r['model']} | {r['set']} | {r['a']} | {r['b']} | "
                      f"{_fmt(r['value_a'])} | {_fmt(r['value_b'])} | {_fmt(r['difference'])} | "
                      f"{ci} | {p} | {r['images']} |")

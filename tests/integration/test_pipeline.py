@@ -300,3 +300,35 @@ def test_interrupted_training_ends_with_identical_weights_and_metrics(repo: Path
                              for m in client.get_metric_history(run.info.run_id, "train/loss")))
     assert [step for step, _ in curves[0]] == [1, 2]
     assert curves[0] == curves[1]
+
+
+def test_new_data_under_an_unchanged_config_is_a_new_run(repo: Path, first_run) -> None:
+    """The data version is part of a run's identity: regenerating the demo data (another
+    seed) with the same matrix retrains every cell into a new MLflow run, logs its params
+    (no "params differ"), supersedes the old run, and never resumes the old checkpoints.
+    Runs last: it changes the module's repository."""
+    before, client = _mlflow_runs(repo)
+    old = {r.data.tags["mpbench.cell"]: r for r in before
+           if "mpbench.superseded_by" not in r.data.tags}
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["download"]["demo"]["seed"] = 1
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    _run(SNAKE, repo)
+    after, _ = _mlflow_runs(repo)
+    live = {r.data.tags["mpbench.cell"]: r for r in after
+            if "mpbench.superseded_by" not in r.data.tags}
+    assert sorted(live) == CELLS
+    for cell in CELLS:
+        new, prev = live[cell], old[cell]
+        assert new.info.run_id != prev.info.run_id
+        assert new.data.params["config_digest"] == prev.data.params["config_digest"]
+        assert new.data.params["data_version"] != prev.data.params["data_version"]
+        superseded = client.get_run(prev.info.run_id).data.tags["mpbench.superseded_by"]
+        assert superseded == new.info.run_id
+        summary = json.loads((repo / "work_dirs" / cell / "train_summary.json").read_text())
+        assert summary["run_id"] == new.info.run_id and summary["resumed_from"] is None
+        assert summary["data_version"] == new.data.params["data_version"]
+        kept = repo / "work_dirs" / cell / "previous"
+        assert [p.name for p in kept.glob("*/epoch_1.pth")] == ["epoch_1.pth"]
+        metrics = json.loads((repo / "results" / "cells" / cell / "metrics.json").read_text())
+        assert metrics["run_id"] == new.info.run_id

@@ -31,8 +31,8 @@ rule compare_modalities:
         "logs/compare/{dataset}.log",
     params:
         metrics=lambda wc, input: " ".join(f"--metrics {f}" for f in input),
-        bootstrap=config["evaluate"]["bootstrap"],
-        seed=config["evaluate"]["seed"],
+        bootstrap=config["compare"]["bootstrap"],
+        seed=config["compare"]["seed"],
     localrule: True
     shell:
         "mpbench compare-modalities {params.metrics} --dataset {wildcards.dataset}"
