@@ -32,8 +32,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmark.datasets.download import DataError, sha256_file, write_text_atomic
+from benchmark.datasets.download import DataError, sha256_file
 from benchmark.datasets.sources import Source
+from benchmark.fileio import write_text_atomic
 
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz")
 _HAS_DATA_FILTER = hasattr(tarfile, "data_filter")

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import MpbenchError
+from benchmark.fileio import write_text_atomic
 
 #: The COCO category id of a person; the only category a pose benchmark keeps.
 PERSON = 1
@@ -190,19 +189,8 @@ def write_detections(records: list[dict], path: str | Path) -> Path:
     so a job killed while writing never leaves a truncated file that a later step would trust.
     NaN or infinite numbers raise ``ValueError``: such a file would be refused when read.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     body = ",\n".join(_record_line(r) for r in records)
-    text = f"[\n{body}\n]\n" if records else "[]\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(Path(path), f"[\n{body}\n]\n" if records else "[]\n")
 
 
 def summary(records: list[dict], gt: dict | str | Path | None = None) -> dict[str, Any]:

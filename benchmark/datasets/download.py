@@ -38,7 +38,6 @@ import http.client
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,6 +51,7 @@ from tqdm import tqdm
 
 from benchmark.datasets.sources import Source
 from benchmark.errors import MpbenchError
+from benchmark.fileio import write_text_atomic
 
 #: Environment variable naming the mirror (base URL or local folder), see the module docstring.
 MIRROR_ENV = "MPBENCH_MIRROR"
@@ -147,17 +147,6 @@ def sha256_file(path: Path, *, progress: bool = False) -> str:
     _remember_sha256(path, digest, st)
     return digest
 
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary sibling + rename, so readers never see a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- pins

@@ -29,6 +29,7 @@ from typing import Any
 from benchmark.cells import Cell
 from benchmark.datasets.spec import DatasetSpec, EvalSet
 from benchmark.errors import MpbenchError
+from benchmark.fileio import write_text_atomic
 from benchmark.models.boxes import GT, BoxSource, box_sources
 from benchmark.models.predict import file_sha256, predict
 
@@ -135,11 +136,8 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
                "headline": protocol.headline, "scale": protocol.scale,
                "bootstrap": bootstrap, "seed": seed, "primary": primary.label,
                "scores": scores}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    metrics_path = out_dir / "metrics.json"
-    tmp = metrics_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    tmp.replace(metrics_path)
+    metrics_path = write_text_atomic(out_dir / "metrics.json",
+                                     json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     if log:
         _log_to_mlflow(metrics, metrics_path)
     return metrics

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import MpbenchError
+from benchmark.fileio import write_text_atomic
 
 
 def file_sha256(path: Path) -> str:
@@ -95,7 +96,4 @@ def predict(work_dir: Path, checkpoint: str | None, ann_file: Path, out: Path, *
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import MpbenchError
+from benchmark.fileio import write_text_atomic
 
 #: Per protocol: the statistics its tables show (headline first) and what they are.
 PROTOCOL_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -263,11 +264,7 @@ class Leaderboard:
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = []
         for ext, text in (("md", self.markdown()), ("csv", self.csv()), ("tex", self.latex())):
-            path = out_dir / f"{stem}.{ext}"
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_text(text)
-            tmp.replace(path)
-            paths.append(path)
+            paths.append(write_text_atomic(out_dir / f"{stem}.{ext}", text))
         return paths
 
 

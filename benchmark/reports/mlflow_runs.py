@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.cells import Cell
+from benchmark.fileio import write_text_atomic
 from benchmark.tracking.runs import TAG_CELL, TAG_STATE, with_retry
 from benchmark.tracking.store import DEFAULT_EXPERIMENT, sqlite_path, tracking_uri
 
@@ -251,11 +252,7 @@ class RunsTable:
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = []
         for ext, text in (("md", self.markdown()), ("csv", self.csv()), ("tex", self.latex())):
-            path = out_dir / f"{stem}.{ext}"
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_text(text)
-            tmp.replace(path)
-            paths.append(path)
+            paths.append(write_text_atomic(out_dir / f"{stem}.{ext}", text))
         return paths
 
 

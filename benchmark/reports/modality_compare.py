@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchmark.fileio import write_text_atomic
 from benchmark.reports.leaderboard import CellMetrics, read_metrics
 
 
@@ -139,9 +140,5 @@ def write_comparisons(paths: list[Path], out_dir: Path, datasets: list[str] | No
     for dataset in datasets or sorted(found):
         rows = found.get(dataset, [])
         for ext, text in (("md", markdown(dataset, rows)), ("csv", to_csv(rows))):
-            path = out_dir / f"{dataset}.{ext}"
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_text(text)
-            tmp.replace(path)
-            written.append(path)
+            written.append(write_text_atomic(out_dir / f"{dataset}.{ext}", text))
     return written
