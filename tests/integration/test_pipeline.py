@@ -207,8 +207,7 @@ def test_interrupted_training_resumes_in_the_same_run(repo: Path, first_run) -> 
     # A workflow killed while this cell trained, after its last checkpoint was written: no
     # training summary and nothing downstream of it (no metrics, no leaderboard yet).
     (work / "train_summary.json").unlink()
-    for out in (repo / "results" / "cells" / "demo" / "thermal" / "tiny_hrnet").iterdir():
-        out.unlink()
+    shutil.rmtree(repo / "results" / "cells" / "demo" / "thermal" / "tiny_hrnet")
     for out in (repo / "results").glob("leaderboard.*"):
         out.unlink()
     _run(SNAKE, repo)
