@@ -302,15 +302,16 @@ def test_interrupted_training_ends_with_identical_weights_and_metrics(repo: Path
 
 
 def test_new_data_under_an_unchanged_config_is_a_new_run(repo: Path, first_run) -> None:
-    """The data version is part of a run's identity: regenerating the demo data (another
-    seed) with the same matrix retrains every cell into a new MLflow run, logs its params
-    (no "params differ"), supersedes the old run, and never resumes the old checkpoints.
+    """The data version is part of a run's identity: regenerating the demo data with two more
+    test images (the training images, hence the normalisation statistics and the composed
+    config, stay the same) retrains every cell into a new MLflow run, logs its params (no
+    "params differ"), supersedes the old run, and never resumes the old checkpoints.
     Runs last: it changes the module's repository."""
     before, client = _mlflow_runs(repo)
     old = {r.data.tags["mpbench.cell"]: r for r in before
            if "mpbench.superseded_by" not in r.data.tags}
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["download"]["demo"]["seed"] = 1
+    params["download"]["demo"]["n_test"] += 2
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(SNAKE, repo)
     after, _ = _mlflow_runs(repo)
@@ -331,3 +332,4 @@ def test_new_data_under_an_unchanged_config_is_a_new_run(repo: Path, first_run) 
         assert [p.name for p in kept.glob("*/epoch_1.pth")] == ["epoch_1.pth"]
         metrics = json.loads((repo / "results" / "cells" / cell / "metrics.json").read_text())
         assert metrics["run_id"] == new.info.run_id
+        assert metrics["scores"]["test"]["units"] == params["download"]["demo"]["n_test"]
