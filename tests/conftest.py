@@ -16,12 +16,22 @@ REAL_FIXTURES = Path(os.environ.get("MPBENCH_REAL_FIXTURES",
                                     REPO.parent / "shared" / "fixtures" / "real"))
 
 
+def missing_fixture(reason: str) -> None:
+    """Skip a test whose real-data fixture is absent; under CI (``CI=true``) that is a
+    failure, since CI always has ``../shared`` beside the clone."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def real_fixtures() -> Path:
-    """Root of the real-data samples; skips the test when they are not beside the repo."""
+    """Root of the real-data samples; skips the test when they are not beside the repo
+    (fails under CI)."""
     if not REAL_FIXTURES.is_dir():
-        pytest.skip(f"real fixtures not found at {REAL_FIXTURES} (expected ../shared/fixtures/real "
-                    "beside the repository, or set MPBENCH_REAL_FIXTURES)")
+        missing_fixture(f"real fixtures not found at {REAL_FIXTURES} (expected "
+                        "../shared/fixtures/real beside the repository, or set "
+                        "MPBENCH_REAL_FIXTURES)")
     return REAL_FIXTURES
 
 

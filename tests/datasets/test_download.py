@@ -34,6 +34,7 @@ from benchmark.datasets.download import (
 )
 from benchmark.datasets.sources import Source
 from benchmark.errors import MpbenchError
+from tests.conftest import missing_fixture
 
 FAST = {"backoff": 0.001, "timeout": 5, "progress": False}
 LLVIP_NAMES = ("190001.jpg", "190002.jpg", "200002.jpg")
@@ -51,7 +52,7 @@ def sha(data: bytes) -> str:
 def mvor_json(real_fixtures: Path) -> Path:
     path = real_fixtures / "mvor" / "annotations" / "camma_mvor_2018.json"
     if not path.is_file():
-        pytest.skip(f"MVOR annotation fixture missing: {path}")
+        missing_fixture(f"MVOR annotation fixture missing: {path}")
     return path
 
 
@@ -59,7 +60,7 @@ def mvor_json(real_fixtures: Path) -> Path:
 def llvip_dir(real_fixtures: Path) -> Path:
     path = real_fixtures / "llvip" / "FusionGAN"
     if not (path / "Test_LLVIP_ir").is_dir():
-        pytest.skip(f"LLVIP fixture pairs missing: {path}")
+        missing_fixture(f"LLVIP fixture pairs missing: {path}")
     return path
 
 
