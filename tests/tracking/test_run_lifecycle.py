@@ -43,6 +43,38 @@ def test_reverted_config_reuses_its_run_and_wins_the_leaderboard(mlflow_store) -
     assert (result.run_id, result.value) == (r1, 0.30)
 
 
+def test_new_data_version_under_the_same_config_is_a_new_run(mlflow_store) -> None:
+    """The data version is part of the run's identity: the same config on new data opens a
+    new run (logging its data_version is no "params differ"), the old one is superseded, and
+    the old data again reopens the old run."""
+    r1 = runs.open_cell_run(CELL.key, "d1", experiment=EXP, data_version="v1")
+    runs.log_params(r1, {"config_digest": "d1", "data_version": "v1"})
+    r2 = runs.open_cell_run(CELL.key, "d1", experiment=EXP, data_version="v2")
+    assert r2 != r1
+    runs.log_params(r2, {"config_digest": "d1", "data_version": "v2"})
+    with pytest.raises(ValueError, match="params differ"):  # what the identity prevents
+        runs.log_params(r1, {"data_version": "v2"})
+    tags = {r.info.run_id: r.data.tags for r in runs.cell_runs(CELL.key, EXP)}
+    assert tags[r1][runs.TAG_SUPERSEDED] == r2 and tags[r2][runs.TAG_DATA] == "v2"
+    assert runs.open_cell_run(CELL.key, "d1", experiment=EXP, data_version="v1") == r1
+
+
+def test_checkpoints_of_another_identity_are_moved_aside(tmp_path) -> None:
+    from benchmark.models.train import SUMMARY, newest_valid_checkpoint, retire_other_identity
+
+    work = tmp_path / "work"
+    work.mkdir()
+    retire_other_identity(work, {"config_digest": "d1", "data_version": "v1"})
+    for name in ("epoch_1.pth", "iter_7.pth", SUMMARY):
+        (work / name).write_text("x")
+    retire_other_identity(work, {"config_digest": "d1", "data_version": "v1"})  # same: kept
+    assert (work / "epoch_1.pth").is_file()
+    retire_other_identity(work, {"config_digest": "d1", "data_version": "v2"})
+    assert sorted(p.name for p in (work / "previous" / "d1-v1").iterdir()) == \
+        sorted(["epoch_1.pth", "iter_7.pth", SUMMARY])
+    assert not (work / SUMMARY).exists() and newest_valid_checkpoint(work) is None
+
+
 def test_reopened_run_that_is_not_evaluated_again_is_not_on_the_leaderboard(mlflow_store) -> None:
     r1 = _train_and_evaluate("d1", 0.10)
     assert runs.open_cell_run(CELL.key, "d1", experiment=EXP) == r1
