@@ -84,3 +84,11 @@ def test_tables_are_written_for_each_dataset(cells, tmp_path) -> None:
     assert len(rows) == 1 and rows[0]["statistic"] == "AP"
     assert list(csv.DictReader(io.StringIO(to_csv([])))) == []
     assert (tmp_path / "compare" / "demo.csv").read_text().startswith("dataset,model,set")
+
+
+def test_p_value_at_the_bootstrap_floor_is_shown_as_a_bound() -> None:
+    from benchmark.reports.modality_compare import _p_text
+
+    assert _p_text(2 / 1001, 1000) == "≤ 0.002"  # no resample crossed zero
+    assert _p_text(0.25, 1000) == "0.250"
+    assert _p_text(None, 1000) == "–"
