@@ -30,12 +30,19 @@ def dataset_overlay(spec: DatasetSpec, data_root: Path,
     """Keypoint metadata, derived from the dataset spec."""
     meta_file = check_metainfo(spec.name, repo_root)
     metainfo = {"from_file": str(meta_file.relative_to(repo_root or Path.cwd()))}
-    return {
+    overlay: dict[str, Any] = {
         "model.head.out_channels": spec.layout.num_keypoints,
         "train_dataloader.dataset.metainfo": metainfo,
         "val_dataloader.dataset.metainfo": metainfo,
         "test_dataloader.dataset.metainfo": metainfo,
     }
+    if spec.protocol != "coco":
+        # Training's validation (MMPose's CocoMetric) reads every GT person's ``area`` unless
+        # told otherwise. Only COCO-protocol datasets carry one (the canonical form does not
+        # require it: PoseTrack18, MPII and ExLPose have none), so the others use the box
+        # area instead, as MMPose's CrowdPose configs do.
+        overlay["val_evaluator.use_area"] = False
+    return overlay
 
 
 def annotation_overlay(spec: DatasetSpec, modality: str, data_root: Path,

@@ -33,6 +33,12 @@ from benchmark.fileio import write_text_atomic
 from benchmark.models.boxes import GT, BoxSource, box_sources
 from benchmark.models.predict import file_sha256, predict
 
+#: Pose NMS of the prediction pass per protocol (MMPose's default is OKS-NMS, as COCO-style
+#: top-down results are reported). The PCK protocols score one prediction per annotated person
+#: and their reference evaluations (MVOR's script, HRNet's and MMPose's MPII evaluation) run no
+#: NMS: an overlapping neighbour's pose removed by NMS would score 0 on every joint.
+NMS_MODE = {"mvor-pck": "none", "mpii-pckh": "none"}
+
 
 def default_out_dir(cell: Cell) -> Path:
     return Path("results") / "cells" / cell.dataset / cell.modality / cell.model
@@ -166,7 +172,8 @@ def _score_set(spec: DatasetSpec, cell: Cell, eval_set: EvalSet, work_dir: Path,
         name = eval_set.name + "." + boxes.replace("det:", "det-")
         pred = predict(work_dir, checkpoint, gt["official"],
                        out_dir / "predictions" / f"{name}.keypoints.json",
-                       bbox_file=bbox_file, images=images, device=device)
+                       bbox_file=bbox_file, images=images,
+                       nms_mode=NMS_MODE.get(spec.protocol, "oks_nms"), device=device)
         for variant, gt_file in gt.items():
             if boxes != GT and variant != "official":
                 continue  # QA scores are a diagnostic of the annotations, with GT boxes

@@ -28,9 +28,10 @@ def file_sha256(path: Path) -> str:
 
 
 def _inputs_record(checkpoint: str | None, ann_file: Path, bbox_file: Path | None,
-                   images: dict[str, Any]) -> dict[str, Any]:
+                   images: dict[str, Any], nms_mode: str) -> dict[str, Any]:
     ckpt = Path(checkpoint) if checkpoint else None
     return {
+        "nms_mode": nms_mode,
         "checkpoint": str(ckpt) if ckpt else None,
         "checkpoint_sha256": file_sha256(ckpt) if ckpt else None,
         "ann_sha256": file_sha256(ann_file),
@@ -41,15 +42,16 @@ def _inputs_record(checkpoint: str | None, ann_file: Path, bbox_file: Path | Non
 
 def predict(work_dir: Path, checkpoint: str | None, ann_file: Path, out: Path, *,
             bbox_file: Path | None = None, images: dict[str, Any] | None = None,
-            device: str | None = None) -> Path:
+            nms_mode: str = "oks_nms", device: str | None = None) -> Path:
     """Predict on the images of ``ann_file`` and write ``out`` (a COCO results list).
 
     ``bbox_file`` (a validated COCO detection file of the same images) replaces the
     annotation boxes; ``images`` (``{"img_root", "loader"}``) reads another modality's images
     of the same instants than the cell's own (cross-modality sets). ``checkpoint`` None
     predicts with the untrained, initialised model (a baseline that learning must beat).
+    ``nms_mode`` is CocoMetric's pose NMS (``oks_nms``, ``soft_oks_nms`` or ``none``).
     """
-    record = _inputs_record(checkpoint, ann_file, bbox_file, images or {})
+    record = _inputs_record(checkpoint, ann_file, bbox_file, images or {}, nms_mode)
     sidecar = out.with_name(out.name + ".inputs.json")
     if out.is_file() and sidecar.is_file() and json.loads(sidecar.read_text()) == record:
         return out  # computed before from the same inputs
@@ -77,7 +79,7 @@ def predict(work_dir: Path, checkpoint: str | None, ann_file: Path, out: Path, *
         data.pipeline[0] = images["loader"]
     prefix = out.parent / (out.name.removesuffix(".keypoints.json") + ".mmpose")
     cfg.test_evaluator = dict(type="CocoMetric", ann_file=str(ann_file), format_only=True,
-                              outfile_prefix=str(prefix))
+                              outfile_prefix=str(prefix), nms_mode=nms_mode)
     cfg.work_dir = str(work_dir / "test")
     if device:
         cfg.device = device

@@ -143,9 +143,13 @@ def train_cell(dataset: str, modality: str, model: str, *,
     summary = {"cell": cell.key, "run_id": run_id, **identity,
                "checkpoint": str(final), "epochs": cfg.train_cfg.max_epochs,
                "resumed_from": str(resume_from) if resume_from else None}
-    val = {k: v for k, v in runner.message_hub.log_scalars.items() if k.startswith("coco/")}
+    # MMPose's in-training validation (MMEngine logs it as ``val/coco/<stat>``), on the
+    # training annotations' validation split: logged as ``train_val/<stat>``, apart from the
+    # test scores (whose names start with the evaluation set, which may be called ``val``).
+    val = {k: v for k, v in runner.message_hub.log_scalars.items()
+           if k.startswith("val/coco/")}
     if val:
-        runs.log_metrics(run_id, {f"val/{k.split('/', 1)[1]}": float(v.current())
+        runs.log_metrics(run_id, {f"train_val/{k.rsplit('/', 1)[1]}": float(v.current())
                                   for k, v in val.items()})
     runs.log_artifact(run_id, str(work_dir / "config.py"), "config")
     runs.set_tags(run_id, {runs.TAG_STATE: "trained"})

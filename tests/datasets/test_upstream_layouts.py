@@ -72,6 +72,7 @@ from benchmark.datasets.download import MIRROR_ENV, ManualFilesNeeded, Pin, PinS
 from benchmark.datasets.registry import get_spec
 from benchmark.datasets.spec import DatasetSpec
 from benchmark.datasets.stages import convert, fetch_and_unpack
+from tests.conftest import missing_fixture
 
 Members = dict[str, bytes]
 
@@ -81,7 +82,7 @@ Members = dict[str, bytes]
 
 def _need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"real fixture missing: {path}")
+        missing_fixture(f"real fixture missing: {path}")
     return path
 
 
@@ -114,6 +115,25 @@ def _image(fmt: str, size: tuple[int, int], mode: str, value: object) -> bytes:
     buf = io.BytesIO()
     Image.new(mode, size, value).save(buf, format=fmt)
     return buf.getvalue()
+
+
+def _gradient_rgb_depth(size: tuple[int, int], seed: int) -> tuple[bytes, bytes]:
+    """A colour PNG and a 16-bit depth PNG (mm, 1-6 m) of ``size``: smooth ramps that differ
+    per ``seed`` (so normalisation statistics have a spread), small once compressed."""
+    import numpy as np
+    from PIL import Image
+
+    w, h = size
+    ramp = np.add.outer(np.arange(h) / h, np.arange(w) / w) / 2  # 0..1, top-left to bottom-right
+    rgb = np.stack([ramp * 200 + 20 + seed % 30, ramp[::-1] * 150 + 40, ramp * 90 + 60],
+                   axis=-1).astype(np.uint8)
+    depth = (1000 + 5000 * ramp + 37 * (seed % 20)).astype(np.uint16)
+    out = []
+    for arr in (rgb, depth):
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, format="PNG")
+        out.append(buf.getvalue())
+    return out[0], out[1]
 
 
 def _folders(names: list[str]) -> list[str]:
@@ -338,15 +358,35 @@ def test_exlpose_from_its_release_layout(real_fixtures, tmp_path, http_server, m
 # --------------------------------------------------------------------------- MVOR
 
 
-def _mvor_release(real: Path, out: Path) -> tuple[dict[str, Path], dict, dict]:
+def _mvor_images_per_camera(gt: dict, n: int) -> set:
+    """The first ``n`` images (by id) of every (day, camera) that show a person with joints."""
+    posed = {a["image_id"] for a in gt["annotations"] if not a["only_bbox"]}
+    keep: dict[tuple[int, int], list] = {}
+    for img in sorted(gt["images"], key=lambda i: i["id"]):
+        group = keep.setdefault((img["day_id"], img["cam_id"]), [])
+        if img["id"] in posed and len(group) < n:
+            group.append(img["id"])
+    return {i for ids in keep.values() for i in ids}
+
+
+def _mvor_release(real: Path, out: Path, *, per_camera: int | None = None,
+                  size: tuple[int, int] = (8, 6)) -> tuple[dict[str, Path], dict, dict]:
+    """The MVOR release: the real GT (byte for byte), or, with ``per_camera``, its records of
+    the first ``per_camera`` posed images of every (day, camera) (every other key kept; no
+    longer the published bytes); synthetic colour/depth images of ``size`` (a gradient that
+    differs per image when larger than the default 8x6 placeholders)."""
     from benchmark.datasets import mvor
 
     gt_path = _need(real / "mvor/annotations/camma_mvor_2018.json")
     gt = json.loads(gt_path.read_text())
-    color = _image("PNG", (8, 6), "RGB", (120, 110, 100))
-    depth = _image("PNG", (8, 6), "I;16", 2500)
+    if per_camera is not None:
+        gt = _subset(gt, _mvor_images_per_camera(gt, per_camera))
+        gt_path = _write(out / "camma_mvor_2018.json", _dumps(gt))
+    placeholder = (_image("PNG", size, "RGB", (120, 110, 100)),
+                   _image("PNG", size, "I;16", 2500)) if size == (8, 6) else None
     members: Members = {}
-    for img in gt["images"]:
+    for k, img in enumerate(gt["images"]):
+        color, depth = placeholder or _gradient_rgb_depth(size, k)
         members[f"camma_mvor_dataset/{img['file_name']}"] = color
         members[f"camma_mvor_dataset/{img['file_name'].replace('/color/', '/depth/')}"] = depth
     day = {img["id"]: img["day_id"] for img in gt["images"]}
@@ -355,7 +395,7 @@ def _mvor_release(real: Path, out: Path) -> tuple[dict[str, Path], dict, dict]:
         images = [i for i in gt["images"] if i["day_id"] in days]
         anns = [a for a in gt["annotations"] if day.get(a["image_id"]) in days]
         expected[split] = _counts(images, anns)
-    files = {"camma_mvor_2018.json": gt_path,  # served byte for byte: the published sha256
+    files = {"camma_mvor_2018.json": gt_path,  # whole: served byte for byte (published sha256)
              "camma_mvor_dataset.zip": _zip(out / "camma_mvor_dataset.zip", members)}
     return files, expected, gt
 
@@ -590,15 +630,25 @@ def test_llvip_pose_from_its_release_layout(real_fixtures, tmp_path, http_server
 # --------------------------------------------------------------------------- MPII
 
 
-def _mpii_release(real: Path, out: Path) -> tuple[dict[str, Path], dict, dict]:
+def _mpii_release(real: Path, out: Path, *, val_persons: int | None = None
+                  ) -> tuple[dict[str, Path], dict, dict]:
+    """The MPII release: ``gt_valid.mat`` byte for byte, or, with ``val_persons``, its first
+    ``val_persons`` persons (every variable of the file cut to them, rewritten by scipy)."""
     import numpy as np
-    from scipy.io import loadmat
+    from scipy.io import loadmat, savemat
 
     src = _need(real / "mmpose/tests/data/mpii")
     mat_path = _need(real / "mpii/gt_valid.mat")
     records = json.loads((src / "test_mpii.json").read_text())
     photos = sorted(p.name for p in src.glob("*.jpg"))
     mat = loadmat(str(mat_path))
+    if val_persons is not None:
+        per_person = ("jnt_missing", "pos_pred_src", "pos_gt_src", "headboxes_src")
+        mat = {k: (v[..., :val_persons] if k in per_person else v)
+               for k, v in mat.items() if not k.startswith("__")}
+        out.mkdir(parents=True, exist_ok=True)
+        mat_path = out / "gt_valid.mat"
+        savemat(str(mat_path), mat)
     missing = np.asarray(mat["jnt_missing"], dtype=bool)  # (16, N)
     pos = np.asarray(mat["pos_gt_src"], dtype=float)  # (16, 2, N), MATLAB 1-based
     n = missing.shape[1]

@@ -100,3 +100,11 @@ def test_metainfo_file_matches_the_spec_and_survives_a_dump(tmp_path) -> None:
     layout = get_spec("demo").layout
     assert parsed["flip_indices"] == list(layout.flip_index)
     assert list(parsed["sigmas"]) == pytest.approx(layout.sigmas)
+
+
+def test_training_validation_uses_box_areas_where_the_dataset_has_none() -> None:
+    """MMPose's validation metric reads GT ``area`` unless ``use_area=False``: only the
+    COCO-protocol datasets carry one (PoseTrack18, MPII and ExLPose do not)."""
+    assert "use_area" not in _compose("rgb").val_evaluator
+    cfg = compose(Cell("exlpose", "lowlight", "tiny_hrnet"), repo_root=REPO)
+    assert cfg.val_evaluator.use_area is False
