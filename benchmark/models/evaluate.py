@@ -32,6 +32,7 @@ from benchmark.errors import MpbenchError
 from benchmark.fileio import write_text_atomic
 from benchmark.models.boxes import GT, BoxSource, box_sources
 from benchmark.models.predict import file_sha256, predict
+from benchmark.tracking.runs import metric_key
 
 #: Pose NMS of the prediction pass per protocol (MMPose's default is OKS-NMS, as COCO-style
 #: top-down results are reported). The PCK protocols score one prediction per annotated person
@@ -206,12 +207,7 @@ def mlflow_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     out[head] = primary["stats"][head]
     if head in primary["intervals"]:
         out[f"{head}_ci95_low"], out[f"{head}_ci95_high"] = primary["intervals"][head]
-    return {_mlflow_safe(k): v for k, v in out.items()}
-
-
-def _mlflow_safe(name: str) -> str:
-    """MLflow keys allow letters, digits, ``_ - . / :`` and space: ``AP(E)`` -> ``AP_E_``."""
-    return "".join(c if c.isalnum() or c in "_-./: " else "_" for c in name)
+    return {metric_key(k): v for k, v in out.items()}
 
 
 def _log_to_mlflow(metrics: dict[str, Any], metrics_path: Path) -> None:
@@ -227,7 +223,7 @@ def _log_to_mlflow(metrics: dict[str, Any], metrics_path: Path) -> None:
         "mpbench.eval_bootstrap": str(metrics["bootstrap"]),
         "mpbench.eval_seed": str(metrics["seed"]),
         "mpbench.eval_primary": metrics["primary"],
-        **{f"mpbench.gt.{_mlflow_safe(label)}": f"{s['annotations']} {s['gt_file']} "
+        **{f"mpbench.gt.{metric_key(label)}": f"{s['annotations']} {s['gt_file']} "
                                                 f"sha256:{s['gt_sha256']}"
            for label, s in metrics["scores"].items()},
     })

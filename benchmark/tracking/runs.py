@@ -138,11 +138,18 @@ def log_params(run_id: str, params: dict[str, Any]) -> None:
         with_retry(client.log_batch, run_id, params=new)
 
 
+def metric_key(name: str) -> str:
+    """MLflow keys allow letters, digits, ``_ - . / :`` and space; anything else (the
+    parentheses of ``AP(E)`` or MMPose's ``AP (M)``) is written ``_``."""
+    return "".join(c if c.isalnum() or c in "_-./: " else "_" for c in name)
+
+
 def log_metrics(run_id: str, metrics: dict[str, float], step: int | None = None) -> None:
+    """Log metrics at one step; names are made valid MLflow keys (:func:`metric_key`)."""
     from mlflow.entities import Metric
 
     ts = int(time.time() * 1000)
-    batch = [Metric(k, float(v), ts, step or 0) for k, v in metrics.items()]
+    batch = [Metric(metric_key(k), float(v), ts, step or 0) for k, v in metrics.items()]
     if batch:
         with_retry(_client().log_batch, run_id, metrics=batch)
 

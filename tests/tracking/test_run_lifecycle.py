@@ -57,6 +57,10 @@ def test_new_data_version_under_the_same_config_is_a_new_run(mlflow_store) -> No
     tags = {r.info.run_id: r.data.tags for r in runs.cell_runs(CELL.key, EXP)}
     assert tags[r1][runs.TAG_SUPERSEDED] == r2 and tags[r2][runs.TAG_DATA] == "v2"
     assert runs.open_cell_run(CELL.key, "d1", experiment=EXP, data_version="v1") == r1
+    # MMPose's validation names (``AP (M)``) are made valid MLflow keys, not refused
+    runs.log_metrics(r1, {"train_val/AP (M)": 0.5, "test/AP(E)": 0.25})
+    logged = {r.info.run_id: r.data.metrics for r in runs.cell_runs(CELL.key, EXP)}[r1]
+    assert logged == {"train_val/AP _M_": 0.5, "test/AP_E_": 0.25}
 
 
 def test_checkpoints_of_another_identity_are_moved_aside(tmp_path) -> None:
