@@ -106,11 +106,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from benchmark.models.evaluate import evaluate_cell
 
     annotations = ("official", "qa") if args.annotations == "qa" else ("official",)
+    target = None
+    if args.on:
+        dataset, _, modality = args.on.partition("/")
+        if not dataset or not modality:
+            from benchmark.errors import MpbenchError
+
+            raise MpbenchError(f"--on {args.on!r}: expected DATASET/MODALITY")
+        target = (dataset, modality)
     metrics = evaluate_cell(args.dataset, args.modality, args.model, work_dir=args.work_dir,
                             out_dir=args.out_dir, bootstrap=args.bootstrap, seed=args.seed,
                             device=args.device, annotations=annotations,
                             detectors=tuple(args.detector),
-                            released_detections=not args.no_released_detections)
+                            released_detections=not args.no_released_detections,
+                            target=target)
     primary = metrics["scores"][metrics["primary"]]
     print(json.dumps({"cell": metrics["cell"], "primary": metrics["primary"],
                       metrics["headline"]: primary["stats"][metrics["headline"]],
@@ -267,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "results/detections/; repeatable)")
     p.add_argument("--no-released-detections", action="store_true",
                    help="do not score with the dataset's released detection files")
+    p.add_argument("--on", default=None, metavar="DATASET/MODALITY",
+                   help="score the cell on another dataset's evaluation sets (a cross-dataset "
+                        "score through the joints the layouts share), written under "
+                        "results/transfer/<cell>/<dataset>/<modality>/")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("detections", help="person boxes of one (dataset, modality, split): a "

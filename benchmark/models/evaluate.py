@@ -32,6 +32,7 @@ from benchmark.errors import MpbenchError
 from benchmark.fileio import write_text_atomic
 from benchmark.models.boxes import GT, BoxSource, box_sources
 from benchmark.models.predict import file_sha256, predict
+from benchmark.models.transfer import TransferScoring
 from benchmark.tracking.runs import metric_key
 
 #: Pose NMS of the prediction pass per protocol (MMPose's default is OKS-NMS, as COCO-style
@@ -67,23 +68,45 @@ class ScoreKey:
         return f"{self.label}/{stat}"
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a cell is scored on: its own dataset and modality, or, for a cross-dataset score,
+    another dataset's (``transfer`` says how the layouts meet)."""
+
+    spec: DatasetSpec
+    modality: str
+    transfer: TransferScoring | None = None
+
+
+def transfer_out_dir(cell: Cell, dataset: str, modality: str) -> Path:
+    return Path("results") / "transfer" / cell.key / dataset / modality
+
+
 def _images_override(spec: DatasetSpec, eval_set: EvalSet, modality: str,
-                     data_root: Path) -> dict[str, Any] | None:
-    """For a cross-modality set: the other modality's image root and loader."""
-    if eval_set.images in (None, modality):
+                     data_root: Path, always: bool = False) -> dict[str, Any] | None:
+    """For a cross-modality set (or any set of another dataset): the image root and loader of
+    the images' modality."""
+    if eval_set.images in (None, modality) and not always:
         return None
+    images = eval_set.images or modality
     from benchmark.models.compose import load_transform
 
-    return {"img_root": str(spec.image_root(eval_set.images, data_root)) + "/",
-            "loader": load_transform(spec.modality(eval_set.images))}
+    return {"img_root": str(spec.image_root(images, data_root)) + "/",
+            "loader": load_transform(spec.modality(images))}
 
 
-def _score(spec: DatasetSpec, key: ScoreKey, gt_file: Path, pred: Path, eval_set: EvalSet,
+def _score(target: Target, key: ScoreKey, gt_file: Path, pred: Path, eval_set: EvalSet,
            bootstrap: int, seed: int, units_note: dict[str, Any]) -> dict[str, Any]:
     from benchmark.evaluation import evaluate
 
-    result = evaluate(spec.protocol, gt_file, pred, sigmas=list(spec.layout.sigmas),
-                      bootstrap=bootstrap, seed=seed)
+    spec, pred_layout, sigmas = target.spec, None, list(target.spec.layout.sigmas)
+    if target.transfer is not None:  # another dataset's joints: through the correspondences
+        stem = pred.name.removesuffix(".keypoints.json") + f".{key.annotations}.scored"
+        gt_file, pred, pred_layout, sigmas = target.transfer.prepare(gt_file, pred,
+                                                                     pred.parent, stem)
+        units_note = {**units_note, "joints": list(target.transfer.joints)}
+    result = evaluate(spec.protocol, gt_file, pred, sigmas=sigmas, bootstrap=bootstrap,
+                      seed=seed, pred_layout=pred_layout)
     return {
         "set": key.eval_set, "split": eval_set.split, "images": eval_set.images,
         "boxes": key.boxes, "annotations": key.annotations,
@@ -99,18 +122,30 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
                   out_dir: Path | None = None, bootstrap: int = 200, seed: int = 0,
                   device: str | None = None, annotations: tuple[str, ...] = ("official",),
                   detectors: tuple[str, ...] = (), released_detections: bool = True,
-                  data_root: Path = Path("data"), log: bool = True) -> dict[str, Any]:
+                  data_root: Path = Path("data"), log: bool = True,
+                  target: tuple[str, str] | None = None) -> dict[str, Any]:
     """Score a trained cell on every evaluation set and box source; write ``metrics.json``.
 
-    Every set is attempted even when one fails (its predictions are kept for the re-run);
-    the failures are then raised together, naming each set and the problem.
+    ``target`` (dataset, modality) scores the cell on another dataset's evaluation sets (a
+    cross-dataset score, :mod:`benchmark.models.transfer`), written under
+    ``results/transfer/<cell>/<dataset>/<modality>/``. Every set is attempted even when one
+    fails (its predictions are kept for the re-run); the failures are then raised together,
+    naming each set and the problem.
     """
     from benchmark.datasets import get_spec
     from benchmark.models.train import SUMMARY, default_work_dir
 
     cell = Cell(dataset, modality, model)
     work_dir = Path(work_dir or default_work_dir(cell))
-    out_dir = Path(out_dir or default_out_dir(cell))
+    if target is None:
+        goal = Target(get_spec(dataset), modality)
+        out_dir = Path(out_dir or default_out_dir(cell))
+    else:
+        tspec = get_spec(target[0])
+        tspec.modality(target[1])  # names the modalities it has when this one is unknown
+        goal = Target(tspec, target[1],
+                      TransferScoring(get_spec(dataset).layout, tspec.layout, tspec.protocol))
+        out_dir = Path(out_dir or transfer_out_dir(cell, *target))
     summary_path = work_dir / SUMMARY
     if not summary_path.is_file():
         raise MpbenchError(f"{summary_path}: cell {cell.key} is not trained; "
@@ -120,12 +155,12 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
         raise MpbenchError("evaluation annotations must include 'official' (a QA score is "
                            "reported beside the official one, never instead of it)")
     summary = json.loads(summary_path.read_text())
-    spec = get_spec(dataset)
+    spec = goal.spec
     scores: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
-    for eval_set in spec.eval_sets_of(modality):
+    for eval_set in spec.eval_sets_of(goal.modality):
         try:
-            scores |= _score_set(spec, cell, eval_set, work_dir, out_dir, summary["checkpoint"],
+            scores |= _score_set(goal, cell, eval_set, work_dir, out_dir, summary["checkpoint"],
                                  annotations, detectors, released_detections, bootstrap, seed,
                                  device, data_root)
         except (MpbenchError, FileNotFoundError, ValueError) as exc:
@@ -134,35 +169,43 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
         raise MpbenchError(f"cell {cell.key}: {len(failures)} evaluation set(s) failed (the "
                            "others' predictions are kept for the re-run):\n  "
                            + "\n  ".join(failures))
-    primary = ScoreKey(spec.eval_sets_of(modality)[0].name)
+    primary = ScoreKey(spec.eval_sets_of(goal.modality)[0].name)
     from benchmark.evaluation import get_protocol
 
     protocol = get_protocol(spec.protocol)
-    metrics = {"cell": cell.key, "dataset": dataset, "modality": modality, "model": model,
-               "run_id": summary["run_id"], "protocol": spec.protocol,
+    metrics = {"cell": cell.key, "dataset": spec.name, "modality": goal.modality,
+               "model": model, "run_id": summary["run_id"], "protocol": spec.protocol,
                "headline": protocol.headline, "scale": protocol.scale,
                "bootstrap": bootstrap, "seed": seed, "primary": primary.label,
                "scores": scores}
+    if goal.transfer is not None:
+        # a row of the target dataset's tables, named by the model and what it was trained on
+        metrics |= {"model": f"{model} (from {dataset}/{modality})", "trained_on": cell.key,
+                    "joints": list(goal.transfer.joints)}
     metrics_path = write_text_atomic(out_dir / "metrics.json",
                                      json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    if log:
+    if log and goal.transfer is None:
         _log_to_mlflow(metrics, metrics_path)
+    elif log:
+        _log_transfer_to_mlflow(metrics, metrics_path)
     return metrics
 
 
-def _score_set(spec: DatasetSpec, cell: Cell, eval_set: EvalSet, work_dir: Path,
+def _score_set(target: Target, cell: Cell, eval_set: EvalSet, work_dir: Path,
                out_dir: Path, checkpoint: str, annotations: tuple[str, ...],
                detectors: tuple[str, ...], released: bool, bootstrap: int, seed: int,
                device: str | None, data_root: Path) -> dict[str, dict[str, Any]]:
-    gt = {v: spec.modality_annotation_file(eval_set.split, eval_set.image_modality(cell.modality),
+    spec, modality = target.spec, target.modality
+    gt = {v: spec.modality_annotation_file(eval_set.split, eval_set.image_modality(modality),
                                            data_root, variant=v) for v in annotations}
     for path in gt.values():
         if not path.is_file():
             raise MpbenchError(f"{path}: ground truth of split {eval_set.split!r} missing; "
                                f"run `mpbench data repro --dataset {spec.name}`")
-    images = _images_override(spec, eval_set, cell.modality, data_root)
+    images = _images_override(spec, eval_set, modality, data_root,
+                              always=target.transfer is not None)
     sources: list[tuple[str, BoxSource | None]] = [(GT, None)]
-    sources += [(s.label, s) for s in box_sources(spec, cell.modality, eval_set, detectors,
+    sources += [(s.label, s) for s in box_sources(spec, modality, eval_set, detectors,
                                                    released)]
     out: dict[str, dict[str, Any]] = {}
     for boxes, source in sources:
@@ -181,7 +224,8 @@ def _score_set(spec: DatasetSpec, cell: Cell, eval_set: EvalSet, work_dir: Path,
             key = ScoreKey(eval_set.name, boxes, variant)
             note = {"box_file": str(bbox_file), "box_sha256": file_sha256(bbox_file)} \
                 if bbox_file else {}
-            out[key.label] = _score(spec, key, gt_file, pred, eval_set, bootstrap, seed, note)
+            out[key.label] = _score(target, key, gt_file, pred, eval_set, bootstrap, seed,
+                                    note)
             print(f"{cell.key} {key.label}: {spec.protocol} "
                   f"{out[key.label]['stats'].get(_headline(spec))}", file=sys.stderr)
     return out
@@ -208,6 +252,18 @@ def mlflow_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     if head in primary["intervals"]:
         out[f"{head}_ci95_low"], out[f"{head}_ci95_high"] = primary["intervals"][head]
     return {metric_key(k): v for k, v in out.items()}
+
+
+def _log_transfer_to_mlflow(metrics: dict[str, Any], metrics_path: Path) -> None:
+    """A cross-dataset score goes into the cell's run under ``transfer/<dataset>/<modality>/``
+    (the run's own evaluation state and params are left as they are)."""
+    from benchmark.tracking import runs
+
+    prefix = f"transfer/{metrics['dataset']}/{metrics['modality']}/"
+    run_id = metrics["run_id"]
+    runs.log_metrics(run_id, {prefix + k: v for k, v in mlflow_metrics(metrics).items()
+                              if "/" in k})
+    runs.log_artifact(run_id, str(metrics_path), prefix.rstrip("/"))
 
 
 def _log_to_mlflow(metrics: dict[str, Any], metrics_path: Path) -> None:

@@ -18,7 +18,7 @@ from benchmark.datasets import get_spec
 from benchmark.errors import MpbenchError
 
 __all__ = ["MODEL_DIR", "Cell", "MatrixError", "cell_detectors", "cells_from_config",
-           "datasets_of", "load_config", "model_config_path"]
+           "datasets_of", "load_config", "model_config_path", "transfers"]
 
 
 class MatrixError(MpbenchError, ValueError):
@@ -69,6 +69,16 @@ def cells_from_config(config: dict[str, Any], root: Path | None = None) -> list[
             if not model_config_path(model, root).is_file():
                 raise MatrixError(
                     f"{where}.models[{j}]: no model config {MODEL_DIR / (str(model) + '.py')}")
+        for j, goal in enumerate(entry.get("transfer", [])):
+            try:
+                other = get_spec(goal["dataset"])
+            except KeyError as exc:
+                raise MatrixError(f"{where}.transfer[{j}].dataset: {exc.args[0]}") from None
+            for k, modality in enumerate(goal["modalities"]):
+                if modality not in other.modalities:
+                    raise MatrixError(
+                        f"{where}.transfer[{j}].modalities[{k}]: dataset {other.name!r} has no "
+                        f"modality {modality!r}; it has {sorted(other.modalities)}")
         for j, name in enumerate(entry.get("detectors", [])):
             if name not in (config.get("detectors") or {}):
                 raise MatrixError(f"{where}.detectors[{j}]: no detector {name!r} under "
@@ -76,6 +86,15 @@ def cells_from_config(config: dict[str, Any], root: Path | None = None) -> list[
         cells.update(Cell(spec.name, m, model) for m in entry["modalities"]
                      for model in entry["models"])
     return sorted(cells)
+
+
+def transfers(config: dict[str, Any]) -> list[tuple[Cell, str, str]]:
+    """Every cross-dataset score of the matrix: (cell, target dataset, target modality)."""
+    out = {(Cell(get_spec(entry["dataset"]).name, m, model), goal["dataset"], tm)
+           for entry in config["matrix"] for m in entry["modalities"]
+           for model in entry["models"] for goal in entry.get("transfer", [])
+           for tm in goal["modalities"]}
+    return sorted(out)
 
 
 def cell_detectors(config: dict[str, Any]) -> dict[Cell, tuple[str, ...]]:

@@ -93,10 +93,17 @@ TINY_DETECTOR = {"config": "mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py", "chec
                                  "model.test_cfg.max_per_img": 20,
                                  "test_dataloader.dataset.pipeline.1.scale": 320,
                                  "test_dataloader.dataset.pipeline.2.size": [320, 320]}}
+#: Cross-dataset scores of the ExLPose cells (CrowdPose's 14 joints) on LLVIP-Pose (OKS on the
+#: 12 shared limb joints) and on MPII (PCKh on the limb joints, MPII's other joints unlabelled).
+TRANSFER = [{"dataset": "llvip_pose", "modalities": ["thermal"]},
+            {"dataset": "mpii", "modalities": ["rgb"]}]
+LIMBS = [f"{side}_{joint}" for joint in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+         for side in ("left", "right")]
 MATRIX = {
     "experiment": EXPERIMENT,
     "matrix": [{"dataset": d, "modalities": m, "models": [MODEL],
-                **({"detectors": ["tiny"]} if d == "mvor" else {})}
+                **({"detectors": ["tiny"]} if d == "mvor" else {}),
+                **({"transfer": TRANSFER} if d == "exlpose" else {})}
                for d, m in MODALITIES.items()],
     "detectors": {"tiny": TINY_DETECTOR},
     "train": {"epochs": 1, "seed": 0, "batch_size": 4},
@@ -394,6 +401,49 @@ def test_llvip_pose_equals_pycocotools(repo: Path, first_run) -> None:
         ref = pycocotools_stats(gt, preds, sigmas)
         assert [score["stats"][n] for n in names] == pytest.approx(list(ref), abs=1e-12), (
             modality, label)
+
+
+def test_cross_dataset_scores_are_pycocotools_on_the_shared_joints(repo: Path,
+                                                                    first_run) -> None:
+    """The ExLPose-trained cells scored on LLVIP-Pose: every LLVIP-Pose set and box source,
+    on the 12 limb joints both layouts have, equal to pycocotools on 12-joint files built
+    here from the raw 14-joint predictions and the official 17-joint ground truth."""
+    from benchmark.datasets.layouts import CROWDPOSE14, POSETRACK17
+    from tests.evaluation.conftest import pycocotools_stats
+
+    for modality in MODALITIES["exlpose"]:
+        root = repo / "results/transfer/exlpose" / modality / MODEL
+        metrics = json.loads((root / "llvip_pose/thermal/metrics.json").read_text())
+        assert metrics["dataset"] == "llvip_pose" and metrics["protocol"] == "coco"
+        assert metrics["model"] == f"{MODEL} (from exlpose/{modality})"
+        assert sorted(metrics["joints"]) == sorted(LIMBS)
+        assert set(metrics["scores"]) == EXPECTED_SCORES["llvip_pose"]["thermal"]
+        src = [CROWDPOSE14.keypoints.index(n) for n in LIMBS]
+        dst = [POSETRACK17.keypoints.index(n) for n in LIMBS]
+        sigmas = [POSETRACK17.sigmas[j] for j in dst]
+        for label, score in metrics["scores"].items():
+            official = repo / (f"data/llvip_pose/processed/annotations_official/thermal/"
+                               f"{score['split']}.json")
+            gt = json.loads(official.read_text())
+            for ann in gt["annotations"]:
+                ann["keypoints"] = [v for j in dst for v in ann["keypoints"][3 * j:3 * j + 3]]
+                ann["num_keypoints"] = sum(v > 0 for v in ann["keypoints"][2::3])
+            raw = root / "llvip_pose/thermal/predictions" / (
+                f"{score['set']}.{score['boxes'].replace('det:', 'det-')}.keypoints.json")
+            preds = json.loads(raw.read_text())
+            assert {len(p["keypoints"]) for p in preds} == {42}  # the model's own 14 joints
+            for p in preds:
+                p["keypoints"] = [v for j in src for v in p["keypoints"][3 * j:3 * j + 3]]
+            ref = pycocotools_stats(gt, preds, sigmas)
+            names = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
+            assert [score["stats"][n] for n in names] == pytest.approx(list(ref), abs=1e-12), (
+                modality, label)
+        mpii = json.loads((root / "mpii/rgb/metrics.json").read_text())
+        assert mpii["protocol"] == "mpii-pckh" and set(mpii["scores"]) == {"val"}
+        assert mpii["scores"]["val"]["stats"]["Head"] != mpii["scores"]["val"]["stats"]["Head"]
+    md = (repo / "results" / "leaderboard.md").read_text()
+    section = md.split("## llvip_pose (coco: AP)", 1)[1].split("\n## ", 1)[0]
+    assert f"| {MODEL} (from exlpose/lowlight) | thermal |" in section
 
 
 def test_exlpose_equals_xtcocotools(repo: Path, first_run) -> None:

@@ -7,7 +7,14 @@ from snakemake.utils import validate
 
 from benchmark.datasets import get_spec
 from benchmark.models.boxes import cell_box_sources
-from benchmark.workflow.matrix import MatrixError, cell_detectors, cells_from_config, datasets_of
+from benchmark.models.boxes import box_sources
+from benchmark.workflow.matrix import (
+    MatrixError,
+    cell_detectors,
+    cells_from_config,
+    datasets_of,
+    transfers,
+)
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -17,7 +24,8 @@ try:
 except MatrixError as exc:
     raise WorkflowError(f"invalid benchmark matrix: {exc}")
 
-DATASETS = datasets_of(CELLS)
+TRANSFERS = transfers(config)
+DATASETS = sorted({*datasets_of(CELLS), *(t for _, t, _ in TRANSFERS)})
 EXPERIMENT = config["experiment"]
 TRACKING_STAMP = f"results/mlflow/{EXPERIMENT}.ready.json"
 LEADERBOARD = expand("results/leaderboard.{ext}", ext=["md", "csv", "tex"])
@@ -33,6 +41,8 @@ wildcard_constraints:
     modality=r"[A-Za-z0-9_\-]+",
     model=r"[A-Za-z0-9_\-]+",
     split=r"[A-Za-z0-9_\-]+",
+    target=r"[A-Za-z0-9_\-]+",
+    target_modality=r"[A-Za-z0-9_\-]+",
     name=r"[A-Za-z0-9_\-]+",
 
 
@@ -53,6 +63,22 @@ def detection_inputs(wildcards):
     sources = cell_box_sources(get_spec(cell.dataset), cell.modality, CELL_DETECTORS[cell],
                                config["evaluate"]["released_detections"])
     return sorted({str(s.path) for group in sources.values() for s in group})
+
+
+TRANSFER_METRICS = [
+    f"results/transfer/{c.key}/{dataset}/{modality}/metrics.json"
+    for c, dataset, modality in TRANSFERS
+]
+
+
+def transfer_detection_inputs(wildcards):
+    """The released detection files of the target's evaluation sets (a cross-dataset score
+    uses the target's released boxes, not the source entry's detectors)."""
+    if not config["evaluate"]["released_detections"]:
+        return []
+    spec = get_spec(wildcards.target)
+    return sorted({str(s.path) for e in spec.eval_sets_of(wildcards.target_modality)
+                   for s in box_sources(spec, wildcards.target_modality, e)})
 
 
 def detector_args(wildcards):

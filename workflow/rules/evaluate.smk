@@ -51,3 +51,30 @@ rule evaluate:
         " --bootstrap {params.bootstrap} --seed {params.seed}"
         " --annotations {params.annotations} {params.detectors} {params.released}"
         " > {log} 2>&1"
+
+
+rule transfer:
+    input:
+        summary="work_dirs/{dataset}/{modality}/{model}/train_summary.json",
+        data="results/data/{target}.json",
+        detections=transfer_detection_inputs,
+    output:
+        metrics="results/transfer/{dataset}/{modality}/{model}/{target}/{target_modality}/metrics.json",
+    conda:
+        "../envs/mpbench.yaml"
+    log:
+        "logs/transfer/{dataset}/{modality}/{model}/{target}/{target_modality}.log",
+    params:
+        bootstrap=config["evaluate"]["bootstrap"],
+        seed=config["evaluate"]["seed"],
+        released=lambda wc: "" if config["evaluate"]["released_detections"]
+        else "--no-released-detections",
+    threads: res("evaluate", "threads")
+    resources:
+        mem_mb=res_per_attempt("evaluate", "mem_mb"),
+        runtime=res_per_attempt("evaluate", "runtime"),
+    shell:
+        "MPBENCH_THREADS={threads} mpbench evaluate --dataset {wildcards.dataset}"
+        " --modality {wildcards.modality} --model {wildcards.model}"
+        " --on {wildcards.target}/{wildcards.target_modality}"
+        " --bootstrap {params.bootstrap} --seed {params.seed} {params.released} > {log} 2>&1"

@@ -5,6 +5,7 @@
 rule leaderboard:
     input:
         cell_files("results/cells/{dataset}/{modality}/{model}/metrics.json"),
+        TRANSFER_METRICS,
     output:
         LEADERBOARD,
     conda:
