@@ -41,14 +41,14 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
 
 def _cmd_data_stage(args: argparse.Namespace) -> int:
     from benchmark.datasets import get_spec
-    from benchmark.datasets.stages import STAGES
+    from benchmark.stages.data import STAGES
 
     STAGES[args.stage](get_spec(args.dataset), Path(args.data_root))
     return 0
 
 
 def _cmd_data_repro(args: argparse.Namespace) -> int:
-    from benchmark.workflow.dvc import repro_dataset
+    from benchmark.stages.dvc import repro_dataset
 
     repro_dataset(args.dataset, stamp=args.stamp)
     return 0

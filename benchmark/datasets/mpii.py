@@ -34,6 +34,38 @@ from benchmark.datasets.spec import DatasetSpec, ModalitySpec
 K = MPII16.num_keypoints
 
 
+
+def mpii_mat_to_coco(mat_path: str | Path) -> dict:
+    """MPII's ``gt_valid.mat`` (MATLAB 1-based pixels) -> mpbench's canonical COCO-style dict.
+
+    Person ``i`` of the file becomes image and annotation ``i + 1`` (the file names no images).
+    Joints and head boxes are shifted to zero-based pixels; a joint flagged ``jnt_missing`` is
+    written as ``(0, 0, 0)``, every other joint with visibility 2, *including* joints stored at
+    (0, 0) but not flagged missing (they count in HRNet's denominator).
+    """
+    from scipy.io import loadmat  # scipy is imported only where needed (start-up time)
+
+    mat = loadmat(str(mat_path))
+    missing = np.asarray(mat["jnt_missing"], dtype=bool)  # (16, N)
+    pos = np.asarray(mat["pos_gt_src"], dtype=np.float64) - 1.0  # (16, 2, N)
+    head = np.asarray(mat["headboxes_src"], dtype=np.float64) - 1.0  # (corner, xy, N)
+    k, n = missing.shape
+    if k != MPII16.num_keypoints:
+        raise NativeFormatError(f"{mat_path}: expected {MPII16.num_keypoints} joints, got {k}")
+    images, annotations = [], []
+    for i in range(n):
+        kp = np.concatenate([pos[:, :, i], np.full((k, 1), 2.0)], axis=1)
+        kp[missing[:, i]] = 0.0
+        images.append({"id": i + 1, "file_name": "", "mat_index": i})
+        annotations.append({
+            "id": i + 1, "image_id": i + 1, "category_id": 1, "iscrowd": 0,
+            "keypoints": kp.ravel().tolist(), "num_keypoints": int((~missing[:, i]).sum()),
+            "head_box": [float(head[0, 0, i]), float(head[0, 1, i]),
+                         float(head[1, 0, i]), float(head[1, 1, i])]})
+    return {"images": images, "annotations": annotations,
+            "categories": [MPII16.coco_category(1)]}
+
+
 def _records(path: Path) -> list[dict]:
     data = read_json(path)
     if not isinstance(data, list) or not all(isinstance(r, dict) and "image" in r
@@ -54,8 +86,6 @@ def convert_records(records: list[dict], source: Path, raw: Path, index: dict[st
     """MPII JSON records (+ optional ``gt_valid.mat`` in the same person order) -> canonical."""
     mat = None
     if gt_mat is not None:
-        from benchmark.evaluation import mpii_mat_to_coco
-
         mat = mpii_mat_to_coco(gt_mat)["annotations"]
         if len(mat) != len(records):
             raise NativeFormatError(f"{gt_mat}: {len(mat)} persons, but {source} has "

@@ -5,9 +5,9 @@ bootstrap difference of two prediction sets. Protocols: ``coco``, ``crowdpose``,
 ``mpii-pckh``, ``posetrack-map`` (see ``docs/evaluation.md`` for every rule and stat name).
 """
 
+from benchmark.datasets.mpii import mpii_mat_to_coco  # the .mat reader lives with MPII
 from benchmark.evaluation.api import compare, evaluate
 from benchmark.evaluation.errors import EvaluationInputError
-from benchmark.evaluation.mpii import mpii_mat_to_coco
 from benchmark.evaluation.protocols import PROTOCOLS, get_protocol
 from benchmark.evaluation.result import EvalResult
 

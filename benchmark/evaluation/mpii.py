@@ -1,7 +1,8 @@
 """``mpii-pckh``: MPII PCKh as HRNet's and mmpose's MPII evaluation computes it.
 
 Ground truth is mpbench's canonical JSON (zero-based pixels, ``head_box: [x1, y1, x2, y2]`` per
-annotation); :func:`mpii_mat_to_coco` builds it from the ``gt_valid.mat`` those codebases use.
+annotation); :func:`benchmark.datasets.mpii.mpii_mat_to_coco` builds it from the ``gt_valid.mat``
+those codebases use.
 
 - Normaliser: 0.6 x the head box diagonal. A joint is correct when ``error / normaliser <= t``.
 - A GT joint counts when it is labelled (visibility > 0); nothing else is read.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,6 @@ from benchmark.datasets.layouts import (
 )
 from benchmark.evaluation import native
 from benchmark.evaluation.base import PredictionSource, ProtocolSpec, sum_by_unit
-from benchmark.evaluation.errors import EvaluationInputError
 from benchmark.evaluation.inputs import (
     GroundTruth,
     bad_row,
@@ -59,37 +58,6 @@ GROUPS = (("Head", ("head_top",)), ("Shoulder", ("left_shoulder", "right_shoulde
           ("Ankle", ("left_ankle", "right_ankle")))
 #: The prediction layout scored: MPII's 16 joints (the references define no other mapping).
 PRED_LAYOUTS = AcceptedLayouts("mpii-pckh", (MPII16,))
-
-
-def mpii_mat_to_coco(mat_path: str | Path) -> dict:
-    """MPII's ``gt_valid.mat`` (MATLAB 1-based pixels) -> mpbench's canonical COCO-style dict.
-
-    Person ``i`` of the file becomes image and annotation ``i + 1`` (the file names no images).
-    Joints and head boxes are shifted to zero-based pixels; a joint flagged ``jnt_missing`` is
-    written as ``(0, 0, 0)``, every other joint with visibility 2, *including* joints stored at
-    (0, 0) but not flagged missing (they count in HRNet's denominator).
-    """
-    from scipy.io import loadmat  # scipy is imported only where needed (start-up time)
-
-    mat = loadmat(str(mat_path))
-    missing = np.asarray(mat["jnt_missing"], dtype=bool)  # (16, N)
-    pos = np.asarray(mat["pos_gt_src"], dtype=np.float64) - 1.0  # (16, 2, N)
-    head = np.asarray(mat["headboxes_src"], dtype=np.float64) - 1.0  # (corner, xy, N)
-    k, n = missing.shape
-    if k != MPII16.num_keypoints:
-        raise EvaluationInputError(f"{mat_path}: expected {MPII16.num_keypoints} joints, got {k}")
-    images, annotations = [], []
-    for i in range(n):
-        kp = np.concatenate([pos[:, :, i], np.full((k, 1), 2.0)], axis=1)
-        kp[missing[:, i]] = 0.0
-        images.append({"id": i + 1, "file_name": "", "mat_index": i})
-        annotations.append({
-            "id": i + 1, "image_id": i + 1, "category_id": 1, "iscrowd": 0,
-            "keypoints": kp.ravel().tolist(), "num_keypoints": int((~missing[:, i]).sum()),
-            "head_box": [float(head[0, 0, i]), float(head[0, 1, i]),
-                         float(head[1, 0, i]), float(head[1, 1, i])]})
-    return {"images": images, "annotations": annotations,
-            "categories": [MPII16.coco_category(1)]}
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,8 @@ def train_cell(dataset: str, modality: str, model: str, *,
     """Train a cell; ``overrides`` may set ``epochs``, ``seed`` and ``batch_size``."""
     from benchmark.models.checkpoints import allow_mmengine_checkpoints
     from benchmark.models.compose import compose, config_digest
+    from benchmark.stages.dvc import data_version
     from benchmark.tracking import runs
-    from benchmark.workflow.dvc import data_version
 
     cell = Cell(dataset, modality, model)
     work_dir = Path(work_dir or default_work_dir(cell))

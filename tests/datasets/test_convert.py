@@ -79,7 +79,7 @@ def test_convert_stage_names_images_missing_from_the_archive(real_fixtures: Path
                                                              tmp_path: Path) -> None:
     """The convert stage checks that every image of every sensor modality is on disk: here
     the MVOR image archive was unpacked with only one colour frame."""
-    from benchmark.datasets.stages import convert as convert_stage
+    from benchmark.stages.data import convert as convert_stage
 
     raw = tmp_path / "data" / "mvor" / "raw"
     _link(real_fixtures / "mvor/annotations/camma_mvor_2018.json", raw / "camma_mvor_2018.json")

@@ -71,7 +71,7 @@ from benchmark.datasets import exlpose, llvip_pose
 from benchmark.datasets.download import MIRROR_ENV, ManualFilesNeeded, Pin, PinStore
 from benchmark.datasets.registry import get_spec
 from benchmark.datasets.spec import DatasetSpec
-from benchmark.datasets.stages import convert, fetch_and_unpack
+from benchmark.stages.data import convert, fetch_and_unpack
 from tests.conftest import missing_fixture
 
 Members = dict[str, bytes]

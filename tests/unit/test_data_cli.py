@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from benchmark.datasets.status import dataset_table
-from benchmark.workflow.dvc import data_version
+from benchmark.stages.dvc import data_version
 
 LOCK = """schema: '2.0'
 stages:

@@ -15,7 +15,7 @@ from benchmark.datasets.layouts import COCO17
 from benchmark.datasets.spec import DatasetSpec, ModalitySpec
 from benchmark.modalities.augment import VARIANTS, augment_variant
 from benchmark.modalities.derive import derive_modality
-from benchmark.modalities.stage import derive_dataset_modalities, derived_path, write_views
+from benchmark.stages.preprocess import derive_dataset_modalities, derived_path, write_views
 
 
 def _photo(h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:

@@ -193,7 +193,7 @@ def _first_modality(spec: DatasetSpec) -> str:
 
 def preprocess(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
     """Derive every ``derived_from`` modality, write per-modality views, compute statistics."""
-    from benchmark.modalities.stage import derive_dataset_modalities, modality_stats, write_views
+    from benchmark.stages.preprocess import derive_dataset_modalities, modality_stats, write_views
 
     base = spec.dataset_dir(data_root)
     params = section("preprocess")
