@@ -15,6 +15,7 @@ import yaml
 
 from benchmark.cells import MODEL_DIR, Cell, model_config_path
 from benchmark.datasets import get_spec
+from benchmark.datasets.spec import DatasetSpec
 from benchmark.errors import MpbenchError
 
 __all__ = ["MODEL_DIR", "Cell", "MatrixError", "cell_detectors", "cells_from_config",
@@ -56,29 +57,13 @@ def cells_from_config(config: dict[str, Any], root: Path | None = None) -> list[
         for key in ("dataset", "modalities", "models"):
             if key not in entry:
                 raise MatrixError(f"{where}.{key}: missing")
-        try:
-            spec = get_spec(entry["dataset"])
-        except KeyError as exc:
-            raise MatrixError(f"{where}.dataset: {exc.args[0]}") from None
-        for j, modality in enumerate(entry["modalities"]):
-            if modality not in spec.modalities:
-                raise MatrixError(
-                    f"{where}.modalities[{j}]: dataset {spec.name!r} has no modality "
-                    f"{modality!r}; it has {sorted(spec.modalities)}")
+        spec = _checked_spec(entry, where)
         for j, model in enumerate(entry["models"]):
             if not model_config_path(model, root).is_file():
                 raise MatrixError(
                     f"{where}.models[{j}]: no model config {MODEL_DIR / (str(model) + '.py')}")
         for j, goal in enumerate(entry.get("transfer", [])):
-            try:
-                other = get_spec(goal["dataset"])
-            except KeyError as exc:
-                raise MatrixError(f"{where}.transfer[{j}].dataset: {exc.args[0]}") from None
-            for k, modality in enumerate(goal["modalities"]):
-                if modality not in other.modalities:
-                    raise MatrixError(
-                        f"{where}.transfer[{j}].modalities[{k}]: dataset {other.name!r} has no "
-                        f"modality {modality!r}; it has {sorted(other.modalities)}")
+            _checked_spec(goal, f"{where}.transfer[{j}]")
         for j, name in enumerate(entry.get("detectors", [])):
             if name not in (config.get("detectors") or {}):
                 raise MatrixError(f"{where}.detectors[{j}]: no detector {name!r} under "
@@ -86,6 +71,20 @@ def cells_from_config(config: dict[str, Any], root: Path | None = None) -> list[
         cells.update(Cell(spec.name, m, model) for m in entry["modalities"]
                      for model in entry["models"])
     return sorted(cells)
+
+
+def _checked_spec(entry: dict[str, Any], where: str) -> DatasetSpec:
+    """The spec of ``entry['dataset']``, after checking that it has ``entry['modalities']``."""
+    try:
+        spec = get_spec(entry["dataset"])
+    except KeyError as exc:
+        raise MatrixError(f"{where}.dataset: {exc.args[0]}") from None
+    for j, modality in enumerate(entry["modalities"]):
+        if modality not in spec.modalities:
+            raise MatrixError(
+                f"{where}.modalities[{j}]: dataset {spec.name!r} has no modality "
+                f"{modality!r}; it has {sorted(spec.modalities)}")
+    return spec
 
 
 def transfers(config: dict[str, Any]) -> list[tuple[Cell, str, str]]:

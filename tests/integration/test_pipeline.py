@@ -35,8 +35,11 @@ CELLS = ["demo/rgb/tiny_hrnet", "demo/thermal/tiny_hrnet"]
 
 
 def _stack_available() -> bool:
+    """The OpenMMLab stack (mmcv with ops, MMPose, MMDetection) and snakemake: what the
+    integration tests run (the shared check of this folder's modules)."""
     try:
         import mmcv._ext  # noqa: F401
+        import mmdet.apis  # noqa: F401
         import mmpose.models  # noqa: F401
     except ImportError:
         return False

@@ -66,6 +66,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.integration.test_pipeline import _stack_available
 from tests.repo_copy import committed_copy
 
 pytestmark = pytest.mark.integration
@@ -129,16 +130,6 @@ EXPECTED_SCORES = {
 HEADINGS = {"llvip_pose": "## llvip_pose (coco: AP)", "exlpose": "## exlpose (crowdpose: AP)",
             "mvor": "## mvor (mvor-pck: Mean)", "mpii": "## mpii (mpii-pckh: Mean)",
             "posetrack18": "## posetrack18 (posetrack-map: Total)"}
-
-
-def _stack_available() -> bool:
-    try:
-        import mmcv._ext  # noqa: F401
-        import mmdet.apis  # noqa: F401
-        import mmpose.models  # noqa: F401
-    except ImportError:
-        return False
-    return shutil.which("snakemake", path=str(BIN)) is not None
 
 
 if not _stack_available():

@@ -43,3 +43,18 @@ def test_unreadable_matrix_file_names_the_file(tmp_path) -> None:
     bad.write_text("matrix: [unclosed")
     with pytest.raises(MatrixError, match="m.yaml: not valid YAML"):
         load_config(bad)
+
+
+def test_transfer_targets_are_checked_like_entries() -> None:
+    from benchmark.workflow.matrix import transfers
+
+    base = {"experiment": "x", "matrix": [{"dataset": "demo", "modalities": ["rgb"],
+                                            "models": ["tiny_hrnet"],
+                                            "transfer": [{"dataset": "mvor",
+                                                          "modalities": ["sonar"]}]}]}
+    with pytest.raises(MatrixError, match=r"matrix\[0\]\.transfer\[0\]\.modalities\[0\]: "
+                                          r"dataset 'mvor' has no modality 'sonar'"):
+        cells_from_config(base, root=REPO)
+    base["matrix"][0]["transfer"][0]["modalities"] = ["depth"]
+    cells = cells_from_config(base, root=REPO)
+    assert transfers(base) == [(cells[0], "mvor", "depth")]
