@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from benchmark.qa.config import QAConfig
     from benchmark.qa.data import QAInputError
+    from benchmark.qa.outputs import write_report
     from benchmark.qa.pipeline import FLAGS, QAReport, run_qa
-    from benchmark.qa.report import write_report
 
 __all__ = ["FLAGS", "QAConfig", "QAInputError", "QAReport", "run_qa", "write_report"]
 
 #: Where each public name lives: imported on first use, so that ``mpbench`` can register the
 #: ``qa`` subcommand (``benchmark.qa.cli``) without loading the QA pipeline (pandas, scipy).
 _LAZY = {"QAConfig": "config", "QAInputError": "data", "FLAGS": "pipeline",
-         "QAReport": "pipeline", "run_qa": "pipeline", "write_report": "report"}
+         "QAReport": "pipeline", "run_qa": "pipeline", "write_report": "outputs"}
 
 
 def __getattr__(name: str) -> Any:

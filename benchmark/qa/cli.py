@@ -57,8 +57,8 @@ def resolve_layout(dataset: str | None, layout: str | None) -> KeypointLayout:
 
 def handler(args: argparse.Namespace) -> int:
     from benchmark.qa.data import QAInputError, load_json
+    from benchmark.qa.outputs import write_report
     from benchmark.qa.pipeline import run_qa
-    from benchmark.qa.report import write_report
 
     try:
         layout = resolve_layout(args.dataset, args.layout)

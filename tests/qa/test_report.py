@@ -13,7 +13,7 @@ import pandas as pd
 
 from benchmark.datasets.layouts import COCO17
 from benchmark.qa import run_qa, write_report
-from benchmark.qa.render import render_skeleton
+from benchmark.qa.overlays import render_skeleton
 from tests.qa.synth import crowd, kpts_of, person, replace_kpts, swap_pair
 
 

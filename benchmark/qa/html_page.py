@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark.qa.overlays import ImageCache, png_data_uri, render_skeleton
 from benchmark.qa.pipeline import FLAGS, QAReport
-from benchmark.qa.render import ImageCache, png_data_uri, render_skeleton
 
 FLAG_HELP: dict[str, str] = {
     "lr_swap": "some left/right pairs disagree with the rest of the body",

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.qa.html_report import render_html
+from benchmark.qa.html_page import render_html
 from benchmark.qa.pipeline import QAReport
 
 
