@@ -141,8 +141,11 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
         goal = Target(get_spec(dataset), modality)
         out_dir = Path(out_dir or default_out_dir(cell))
     else:
-        tspec = get_spec(target[0])
-        tspec.modality(target[1])  # names the modalities it has when this one is unknown
+        try:
+            tspec = get_spec(target[0])
+            tspec.modality(target[1])
+        except KeyError as exc:  # names the datasets / modalities there are
+            raise MpbenchError(f"--on {'/'.join(target)}: {exc.args[0]}") from None
         goal = Target(tspec, target[1],
                       TransferScoring(get_spec(dataset).layout, tspec.layout, tspec.protocol))
         out_dir = Path(out_dir or transfer_out_dir(cell, *target))
