@@ -148,7 +148,7 @@ def _training_overrides(cfg, overrides: dict[str, Any]) -> dict[str, Any]:
     seed = overrides.get("seed")
     if seed is not None:
         flat["randomness.seed"] = int(seed)
-    # Exact resume anywhere in an epoch (benchmark.models.preemption).
+    # Exact resume anywhere in an epoch (benchmark.models.ext.preemption).
     flat["train_cfg.type"] = "ResumableEpochBasedTrainLoop"
     flat["train_dataloader.sampler.type"] = "ResumableSampler"
     if cfg.train_dataloader.dataset.type == "CocoDataset":

@@ -85,7 +85,7 @@ def predict(work_dir: Path, checkpoint: str | None, ann_file: Path, out: Path, *
         cfg.device = device
     allow_mmengine_checkpoints()
     limit_threads()
-    import benchmark.models.mmpose_ext  # noqa: F401 - registers LoadModalityImage
+    import benchmark.models.ext  # noqa: F401 - registers LoadModalityImage
 
     out.parent.mkdir(parents=True, exist_ok=True)
     Runner.from_cfg(cfg).test()

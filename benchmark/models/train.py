@@ -134,7 +134,7 @@ def train_cell(dataset: str, modality: str, model: str, *,
     limit_threads()
     from mmengine.runner import Runner
 
-    import benchmark.models.mmpose_ext  # noqa: F401 - registers LoadModalityImage, hooks
+    import benchmark.models.ext  # noqa: F401 - registers LoadModalityImage, hooks
 
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -2,7 +2,7 @@
 # The dataset and modality overlays are applied on top by benchmark.models.compose; do not
 # put dataset paths or keypoint metadata here.
 default_scope = "mmpose"
-custom_imports = dict(imports=["benchmark.models.mmpose_ext"], allow_failed_imports=False)
+custom_imports = dict(imports=["benchmark.models.ext"], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type="IterTimerHook"),

@@ -218,8 +218,11 @@ def test_configs_resolve_offline_and_lose_their_pretrained_weights() -> None:
         resolve_config_path("/nonexistent/detector.py")
 
 
-def test_detections_command_names_a_missing_annotation_view(tmp_path: Path, capsys) -> None:
+def test_detections_command_names_a_missing_annotation_view(
+        tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     from benchmark.cli import main
+
+    monkeypatch.chdir(tmp_path)  # an empty checkout: no data/ prepared
 
     assert main(["detections", "--dataset", "demo", "--modality", "thermal", "--split", "test",
                  "--name", "tiny", "--out", str(tmp_path / "d.json")]) == 2

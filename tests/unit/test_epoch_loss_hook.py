@@ -17,7 +17,7 @@ pytest.importorskip("mmpose")
 pytest.importorskip("mlflow")
 
 from benchmark.models.checkpoints import allow_mmengine_checkpoints  # noqa: E402
-from benchmark.models.mmpose_ext import MlflowEpochHook  # noqa: E402
+from benchmark.models.ext.hooks import MlflowEpochHook  # noqa: E402
 from benchmark.tracking.runs import open_cell_run  # noqa: E402
 from benchmark.tracking.store import init_store, tracking_uri  # noqa: E402
 

@@ -1,0 +1,15 @@
+"""MMPose/MMEngine extensions mpbench registers; importing this package registers them all
+(the configs' ``custom_imports`` name it).
+
+- :mod:`.transforms`: ``LoadModalityImage`` reads any modality (8-bit colour, 8/16-bit single
+  channel, 16-bit depth in millimetres, low-resolution depth) as the 3-channel uint8 image in
+  the annotation frame that the rest of MMPose's top-down pipeline expects.
+- :mod:`.hooks`: ``MlflowEpochHook`` logs every epoch's mean training loss and learning rate to
+  the cell's MLflow run.
+- :mod:`.preemption`: iteration/signal checkpoints and exact mid-epoch resume (loop, sampler,
+  seeded dataset, checkpoint hook).
+
+New families' registered modules (heads, necks, estimators) go in further modules here.
+"""
+
+from benchmark.models.ext import hooks, preemption, transforms  # noqa: F401 - registration
