@@ -59,9 +59,11 @@ def _env(repo: Path) -> dict[str, str]:
     return env
 
 
-def _run(cmd: list[str], repo: Path, timeout: int = 1500) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], repo: Path, timeout: int = 1500, env: dict[str, str] | None = None
+         ) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in the copy, bounded; on failure, fail with its output and every rule log."""
     proc = subprocess.run(["timeout", "-k", "20", str(timeout), *cmd], cwd=repo,
-                          env=_env(repo), capture_output=True, text=True)
+                          env=env or _env(repo), capture_output=True, text=True)
     if proc.returncode != 0:
         logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}"
                          for p in sorted((repo / "logs").rglob("*.log")))

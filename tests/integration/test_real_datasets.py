@@ -66,6 +66,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.integration.test_pipeline import _run as run_in_copy
 from tests.integration.test_pipeline import _stack_available
 from tests.repo_copy import committed_copy
 
@@ -238,14 +239,7 @@ def _env(repo: Path, server) -> dict[str, str]:
 
 def _run(cmd: list[str], repo: Path, server, timeout: int = 1500
          ) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["timeout", "-k", "20", str(timeout), *cmd], cwd=repo,
-                          env=_env(repo, server), capture_output=True, text=True)
-    if proc.returncode != 0:
-        logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}"
-                         for p in sorted((repo / "logs").rglob("*.log")))
-        pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}\nstdout:\n{proc.stdout[-4000:]}"
-                    f"\nstderr:\n{proc.stderr[-6000:]}\nlogs:\n{logs}")
-    return proc
+    return run_in_copy(cmd, repo, timeout, env=_env(repo, server))
 
 
 @pytest.fixture(scope="module")
