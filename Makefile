@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PATH := $(abspath $(BIN)):$(PATH)
 
 REQ := requirements/constraints.txt requirements/lock.txt requirements/torch.txt requirements/openmmlab.txt \
-       requirements/tools.txt requirements/slurm-plugin.txt pyproject.toml \
+       requirements/tools.txt requirements/families.txt requirements/slurm-plugin.txt pyproject.toml \
        workflow/envs/install-stack.sh setup.py \
        benchmark/evaluation/_records.c benchmark/evaluation/_kernels.c \
        benchmark/evaluation/_buffers.h

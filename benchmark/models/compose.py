@@ -18,30 +18,55 @@ from benchmark.cells import Cell, model_config_path
 from benchmark.datasets import get_spec
 from benchmark.datasets.spec import DatasetSpec, ModalitySpec
 from benchmark.errors import MpbenchError
+from benchmark.models.families import (
+    Adapter,
+    family_of,
+    replace_loaders,
+    scale_input,
+    set_metainfo_files,
+    set_num_keypoints,
+    strip_pretrained,
+)
 from benchmark.models.metainfo import check as check_metainfo
+
+LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 
 #: Normalisation used when a dataset has no ``processed/stats.json`` yet (ImageNet, 0-255).
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
 
 
-def dataset_overlay(spec: DatasetSpec, data_root: Path,
+def dataset_overlay(cfg, adapter: Adapter, spec: DatasetSpec,
                     repo_root: Path | None = None) -> dict[str, Any]:
-    """Keypoint metadata, derived from the dataset spec."""
+    """Keypoint metadata, derived from the dataset spec, where the model's family keeps it."""
     meta_file = check_metainfo(spec.name, repo_root)
-    metainfo = {"from_file": str(meta_file.relative_to(repo_root or Path.cwd()))}
-    overlay: dict[str, Any] = {
-        "model.head.out_channels": spec.layout.num_keypoints,
-        "train_dataloader.dataset.metainfo": metainfo,
-        "val_dataloader.dataset.metainfo": metainfo,
-        "test_dataloader.dataset.metainfo": metainfo,
-    }
-    if spec.protocol != "coco":
+    meta_path = str(meta_file.relative_to(repo_root or Path.cwd()))
+    metainfo = {"from_file": meta_path}
+    set_num_keypoints(cfg, adapter, spec.layout.num_keypoints)
+    set_metainfo_files(cfg, meta_path)
+    if adapter.fix is not None:
+        adapter.fix(cfg, spec.layout.num_keypoints, spec.layout.name)
+    overlay: dict[str, Any] = {}
+    for loader in LOADERS:
+        data = cfg[loader].dataset
+        overlay[f"{loader}.dataset.metainfo"] = metainfo
+        overlay[f"{loader}.dataset.data_root"] = ""
+        overlay[f"{loader}.dataset.data_mode"] = adapter.data_mode
+        # Every mpbench split is a canonical COCO-format file; boxes come from the
+        # evaluation's box sources, not from a detection file named in the config.
+        data.type = "CocoDataset"
+        for key in ("bbox_file", "headbox_file"):
+            data.pop(key, None)
+    for name in ("val_evaluator", "test_evaluator"):
+        old = cfg.get(name) or {}
+        old = old if isinstance(old, dict) else {}
+        keep = {k: old[k] for k in ("score_mode", "nms_mode", "nms_thr", "keypoint_score_thr")
+                if old.get("type") == "CocoMetric" and k in old}
         # Training's validation (MMPose's CocoMetric) reads every GT person's ``area`` unless
-        # told otherwise. Only COCO-protocol datasets carry one (the canonical form does not
-        # require it: PoseTrack18, MPII and ExLPose have none), so the others use the box
-        # area instead, as MMPose's CrowdPose configs do.
-        overlay["val_evaluator.use_area"] = False
+        # told otherwise. Only COCO-protocol datasets carry one (PoseTrack18, MPII and ExLPose
+        # have none), so the others use the box area, as MMPose's CrowdPose configs do.
+        overlay[name] = {"type": "CocoMetric", "ann_file": "", **keep} | (
+            {} if spec.protocol == "coco" else {"use_area": False})
     return overlay
 
 
@@ -94,47 +119,98 @@ def normalisation(spec: DatasetSpec, mod: ModalitySpec, data_root: Path) -> dict
             "bgr_to_rgb": is_color}
 
 
-def modality_overlay(spec: DatasetSpec, modality: str, data_root: Path,
-                     train_annotations: str = "qa") -> dict[str, Any]:
+def modality_overlay(cfg, adapter: Adapter, spec: DatasetSpec, modality: str,
+                     data_root: Path, train_annotations: str = "qa",
+                     keep_normalisation: bool = False) -> dict[str, Any]:
+    """Image roots and loaders of the modality (every loading transform of the config,
+    mosaic pre-transforms included) and its normalisation.
+
+    ``keep_normalisation``: the config's own mean/std stay (an evaluate-only checkpoint was
+    trained with them; one-stage families train on raw pixels)."""
     mod = spec.modality(modality)
     img_root = str(spec.image_root(modality, data_root)) + "/"
-    norm = normalisation(spec, mod, data_root)
-    overlay: dict[str, Any] = {}
-    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
-        overlay[f"{loader}.dataset.data_prefix"] = {"img": img_root}
-        overlay[f"{loader}.dataset.pipeline.0"] = load_transform(mod)
-    overlay |= {f"model.data_preprocessor.{k}": v for k, v in norm.items()}
+    if not replace_loaders(cfg, load_transform(mod)):
+        raise MpbenchError(f"{cfg.filename}: no LoadImage transform to replace with the "
+                           f"{modality!r} loader")
+    overlay: dict[str, Any] = {f"{loader}.dataset.data_prefix": {"img": img_root}
+                               for loader in LOADERS}
+    if not (keep_normalisation or adapter.own_normalisation):
+        norm = normalisation(spec, mod, data_root)
+        overlay |= {f"model.data_preprocessor.{k}": v for k, v in norm.items()}
     return overlay | annotation_overlay(spec, modality, data_root, train_annotations)
+
+
+#: What every composed config gets from the mpbench runtime (configs/_base_/runtime.py holds
+#: the same for configs written from scratch): the extensions, and a checkpoint every epoch
+#: (an interrupted training resumes from the newest), the last one always kept.
+RUNTIME = {
+    "default_scope": "mmpose",
+    "default_hooks.checkpoint.interval": 1,
+    "default_hooks.checkpoint.max_keep_ckpts": 2,
+    "default_hooks.checkpoint.save_last": True,
+    "default_hooks.visualization": {"type": "PoseVisualizationHook", "enable": False},
+    "env_cfg.mp_cfg": {"mp_start_method": "fork", "opencv_num_threads": 0},
+}
+EXTENSIONS = "benchmark.models.ext"
+
+
+def runtime_overlay(cfg) -> dict[str, Any]:
+    imports = list((cfg.get("custom_imports") or {}).get("imports", []))
+    randomness = {"seed": 0, "deterministic": False} | dict(cfg.get("randomness") or {})
+    return RUNTIME | {"randomness": randomness, "custom_imports": {
+        "imports": imports + [EXTENSIONS] * (EXTENSIONS not in imports),
+        "allow_failed_imports": False}}
 
 
 def compose(cell: Cell, *, data_root: Path = Path("data"), work_dir: Path | None = None,
             overrides: dict[str, Any] | None = None, repo_root: Path | None = None):
-    """Return the composed ``mmengine.Config`` of a cell."""
+    """Return the composed ``mmengine.Config`` of a cell.
+
+    ``overrides``: the matrix's training options (``epochs``, ``seed``, ``batch_size``,
+    ``annotations``, ``amp``, ``pretrained_backbone``) and, for tests, ``input_size``
+    ((w, h): every copy of the codec's sizes scales with it).
+    """
     from mmengine.config import Config
 
+    overrides = overrides or {}
     base = model_config_path(cell.model, repo_root)
     if not base.is_file():
         raise MpbenchError(f"{base}: model config not found for model {cell.model!r}")
     spec = get_spec(cell.dataset)
     # Composition needs no MMPose: the custom modules are imported by the job that runs it.
     cfg = Config.fromfile(str(base), import_custom_modules=False)
-    flat = (dataset_overlay(spec, data_root, repo_root)
-            | modality_overlay(spec, cell.modality, data_root,
-                               (overrides or {}).get("annotations") or "qa"))
-    flat |= _training_overrides(cfg, overrides or {})
+    adapter = family_of(cfg, str(base))
+    # The config's declared size (a recipe at another resolution than its base), then a
+    # test's reduced one: each scales every copy of the codec's sizes.
+    for size in (cfg.get("mpbench_input_size"), overrides.get("input_size")):
+        if size:
+            scale_input(cfg, tuple(size))
+    if overrides.get("pretrained_backbone") is False:
+        strip_pretrained(cfg)
+    flat = runtime_overlay(cfg)
+    flat |= dataset_overlay(cfg, adapter, spec, repo_root)
+    flat |= modality_overlay(cfg, adapter, spec, cell.modality, data_root,
+                             overrides.get("annotations") or "qa",
+                             keep_normalisation=not cell.train)
+    flat |= _training_overrides(cfg, overrides, cell)
     cfg.merge_from_dict(flat, allow_list_keys=True)
     # A train loop given by ``type`` is built from its keys; ``by_epoch`` is not one of them.
     cfg.train_cfg.pop("by_epoch", None)
     if work_dir is not None:
         cfg.work_dir = str(work_dir)
-    cfg.mpbench = {"dataset": cell.dataset, "modality": cell.modality, "model": cell.model}
+    cfg.mpbench = {"dataset": cell.dataset, "modality": cell.modality, "model": cell.model,
+                   "cell": cell.key, "family": adapter.name}
     return cfg
 
 
-def _training_overrides(cfg, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Matrix-level overrides (epochs, seed, batch size) translated into config keys; the
-    training annotation variant (``annotations``) is applied by :func:`annotation_overlay`."""
+def _training_overrides(cfg, overrides: dict[str, Any], cell: Cell) -> dict[str, Any]:
+    """Matrix-level overrides (epochs, seed, batch size, mixed precision) translated into
+    config keys; the training annotation variant (``annotations``) is applied by
+    :func:`annotation_overlay`. A replicate cell's own seed wins over the matrix's."""
     flat: dict[str, Any] = {}
+    if overrides.get("amp"):
+        flat["optim_wrapper.type"] = "AmpOptimWrapper"
+        flat["optim_wrapper.loss_scale"] = "dynamic"
     if overrides.get("epochs"):
         epochs = int(overrides["epochs"])
         flat["train_cfg.max_epochs"] = epochs
@@ -145,7 +221,7 @@ def _training_overrides(cfg, overrides: dict[str, Any]) -> dict[str, Any]:
                 flat[f"param_scheduler.{i}.end"] = epochs
                 flat[f"param_scheduler.{i}.milestones"] = sorted(
                     {max(1, round(m * scale)) for m in sched["milestones"]})
-    seed = overrides.get("seed")
+    seed = cell.seed if cell.seed is not None else overrides.get("seed")
     if seed is not None:
         flat["randomness.seed"] = int(seed)
     # Exact resume anywhere in an epoch (benchmark.models.ext.preemption).
@@ -154,7 +230,7 @@ def _training_overrides(cfg, overrides: dict[str, Any]) -> dict[str, Any]:
     if cfg.train_dataloader.dataset.type == "CocoDataset":
         flat["train_dataloader.dataset.type"] = "SeededCocoDataset"
         flat["train_dataloader.dataset.aug_seed"] = int(
-            seed if seed is not None else cfg.randomness.get("seed") or 0)
+            seed if seed is not None else (cfg.get("randomness") or {}).get("seed") or 0)
     if overrides.get("batch_size"):
         flat["train_dataloader.batch_size"] = int(overrides["batch_size"])
     return flat

@@ -13,13 +13,14 @@ from typing import Any
 
 import yaml
 
-from benchmark.cells import MODEL_DIR, Cell, model_config_path
+from benchmark.cells import MODEL_DIR, Cell, CellError, Init, model_config_path
 from benchmark.datasets import get_spec
 from benchmark.datasets.spec import DatasetSpec
 from benchmark.errors import MpbenchError
 
 __all__ = ["MODEL_DIR", "Cell", "MatrixError", "cell_detectors", "cells_from_config",
-           "datasets_of", "load_config", "model_config_path", "transfers"]
+           "datasets_of", "entries_of", "entry_option", "load_config", "model_config_path",
+           "transfers"]
 
 
 class MatrixError(MpbenchError, ValueError):
@@ -42,14 +43,21 @@ def load_config(path: str | Path) -> dict[str, Any]:
 def cells_from_config(config: dict[str, Any], root: Path | None = None) -> list[Cell]:
     """Expand ``config['matrix']`` into cells, checking every name it mentions.
 
-    Each matrix entry is ``{dataset, modalities: [...], models: [...]}``; the cells are the
-    cross product per entry, deduplicated and sorted (a deterministic order for the DAG and the
-    leaderboard).
+    Each matrix entry is ``{dataset, modalities: [...], models: [...]}`` plus optional recipe
+    fields (``init``, ``seeds``, ``train``); the cells are the cross product per entry (one
+    replicate per seed), deduplicated and sorted by key (a deterministic order for the DAG
+    and the leaderboard).
     """
+    return sorted(entries_of(config, root))
+
+
+def entries_of(config: dict[str, Any], root: Path | None = None) -> dict[Cell, list[int]]:
+    """Every cell of the matrix with the indices of the entries that name it."""
     entries = config.get("matrix")
     if not isinstance(entries, list) or not entries:
         raise MatrixError("matrix: expected a non-empty list of {dataset, modalities, models}")
-    cells: set[Cell] = set()
+    cells: dict[Cell, list[int]] = {}
+    described: dict[str, tuple[Cell, str]] = {}
     for i, entry in enumerate(entries):
         where = f"matrix[{i}]"
         if not isinstance(entry, dict):
@@ -60,17 +68,62 @@ def cells_from_config(config: dict[str, Any], root: Path | None = None) -> list[
         spec = _checked_spec(entry, where)
         for j, model in enumerate(entry["models"]):
             if not model_config_path(model, root).is_file():
-                raise MatrixError(
-                    f"{where}.models[{j}]: no model config {MODEL_DIR / (str(model) + '.py')}")
+                raise MatrixError(f"{where}.models[{j}]: no model config "
+                                  f"{_config_name(model)}")
         for j, goal in enumerate(entry.get("transfer", [])):
             _checked_spec(goal, f"{where}.transfer[{j}]")
         for j, name in enumerate(entry.get("detectors", [])):
             if name not in (config.get("detectors") or {}):
                 raise MatrixError(f"{where}.detectors[{j}]: no detector {name!r} under "
                                   f"`detectors` (it has {sorted(config.get('detectors') or {})})")
-        cells.update(Cell(spec.name, m, model) for m in entry["modalities"]
-                     for model in entry["models"])
-    return sorted(cells)
+        for cell in _entry_cells(entry, spec.name, where):
+            other = described.get(cell.key)
+            if other is not None and other[0].cli_args() != cell.cli_args():
+                raise MatrixError(f"{where}: cell {cell.key} is also described by {other[1]} "
+                                  "with another recipe; give one of the inits a distinct name")
+            described.setdefault(cell.key, (cell, where))
+            cells.setdefault(described[cell.key][0], []).append(i)
+    for cell in cells:
+        if cell.init is not None and cell.init.kind == "cell":
+            upstream = Cell.from_key(cell.init.source)
+            if upstream not in cells:
+                raise MatrixError(f"{described[cell.key][1]}.init.cell: {upstream.key} is not "
+                                  "a cell of this matrix; add an entry that trains it")
+            if not next(c for c in cells if c == upstream).train:
+                raise MatrixError(f"{described[cell.key][1]}.init.cell: {upstream.key} is "
+                                  "evaluate-only; start from its init url instead")
+    return cells
+
+
+def _entry_cells(entry: dict[str, Any], dataset: str, where: str) -> list[Cell]:
+    try:
+        init = Init.from_dict(entry["init"]) if entry.get("init") is not None else None
+    except CellError as exc:
+        raise MatrixError(f"{where}.init: {exc}") from None
+    seeds = entry.get("seeds") or [None]
+    train = bool(entry.get("train", True))
+    try:
+        return [Cell(dataset, m, model, init, seed, train) for m in entry["modalities"]
+                for model in entry["models"] for seed in seeds]
+    except CellError as exc:
+        raise MatrixError(f"{where}: {exc}") from None
+
+
+def _config_name(model: str) -> str:
+    if model.startswith("mmpose."):
+        return f"{model.removeprefix('mmpose.')}.py among the configs MMPose ships"
+    return str(MODEL_DIR / f"{model}.py")
+
+
+def entry_option(config: dict[str, Any], entries: dict[Cell, list[int]], cell: Cell, key: str,
+                 default: Any = None) -> Any:
+    """A per-entry option (``published``, ``resources``, ...) of the first entry naming the
+    cell that sets it (``entries``: :func:`entries_of` of the config, computed once)."""
+    for i in entries[cell]:
+        value = config["matrix"][i].get(key)
+        if value is not None:
+            return value
+    return default
 
 
 def _checked_spec(entry: dict[str, Any], where: str) -> DatasetSpec:
@@ -89,9 +142,8 @@ def _checked_spec(entry: dict[str, Any], where: str) -> DatasetSpec:
 
 def transfers(config: dict[str, Any]) -> list[tuple[Cell, str, str]]:
     """Every cross-dataset score of the matrix: (cell, target dataset, target modality)."""
-    out = {(Cell(get_spec(entry["dataset"]).name, m, model), goal["dataset"], tm)
-           for entry in config["matrix"] for m in entry["modalities"]
-           for model in entry["models"] for goal in entry.get("transfer", [])
+    out = {(cell, goal["dataset"], tm) for cell, idx in entries_of(config).items()
+           for i in idx for goal in config["matrix"][i].get("transfer", [])
            for tm in goal["modalities"]}
     return sorted(out)
 
@@ -100,11 +152,10 @@ def cell_detectors(config: dict[str, Any]) -> dict[Cell, tuple[str, ...]]:
     """The detectors each cell is scored with (every matrix entry naming the cell adds its
     own), in first-mentioned order."""
     out: dict[Cell, list[str]] = {}
-    for entry in config["matrix"]:
-        for m in entry["modalities"]:
-            for model in entry["models"]:
-                names = out.setdefault(Cell(get_spec(entry["dataset"]).name, m, model), [])
-                names += [d for d in entry.get("detectors", []) if d not in names]
+    for cell, idx in entries_of(config).items():
+        names = out.setdefault(cell, [])
+        for i in idx:
+            names += [d for d in config["matrix"][i].get("detectors", []) if d not in names]
     return {c: tuple(v) for c, v in out.items()}
 
 

@@ -3,6 +3,9 @@
 # scratch on the synthetic demo in a few minutes per cell on one CPU core. The keypoint count, metainfo, image roots and
 # normalisation come from the dataset and modality overlays (benchmark.models.compose).
 _base_ = ["../_base_/runtime.py"]
+mpbench_family = "topdown_heatmap"
+# a few minutes per cell on one CPU core; on a cluster one small GPU job
+mpbench_resources = dict(gpus=1, mem_mb=4000, runtime=60)
 
 max_epochs = 16
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)

@@ -25,6 +25,9 @@ fi
 # (would sit beside opencv-python-headless and pull numpy>=2). Their real deps are above.
 "${pip[@]}" install -q --no-deps "${LOCK[@]}" \
   "mmengine==0.10.7" "mmpose==1.3.2" "mmdet==3.3.0"
+# The families' extra dependencies (ViTPose: mmpretrain, RTMPose: albumentations 1.x).
+"${pip[@]}" install -q "${LOCK[@]}" -r "$REQ/families.txt"
+"${pip[@]}" install -q --no-deps "${LOCK[@]}" "mmpretrain==1.2.0"
 "${pip[@]}" install -q --no-deps -r "$REQ/slurm-plugin.txt"
 "${pip[@]}" install -q --no-deps --no-build-isolation -e "$HERE"
-"$PY" -c "import mmcv._ext, mmpose.models, mmdet, mlflow, snakemake, dvc; print('mpbench stack ok')"
+NO_ALBUMENTATIONS_UPDATE=1 "$PY" -c "import mmcv._ext, mmpose.models, mmdet, mmpretrain, albumentations, mlflow, snakemake, dvc; print('mpbench stack ok')"

@@ -8,8 +8,10 @@
   the cell's MLflow run.
 - :mod:`.preemption`: iteration/signal checkpoints and exact mid-epoch resume (loop, sampler,
   seeded dataset, checkpoint hook).
+- :mod:`.psa`: ``PolarizedSelfAttention`` (Liu et al. 2021, sequential/parallel) and
+  ``PSAHRNet``, an HRNet backbone with PSA inside the BASIC residual blocks of stages 2-4.
 
 New families' registered modules (heads, necks, estimators) go in further modules here.
 """
 
-from benchmark.models.ext import hooks, preemption, transforms  # noqa: F401 - registration
+from benchmark.models.ext import hooks, preemption, psa, transforms  # noqa: F401 - registration

@@ -1,0 +1,5 @@
+# HRNet-W48 at 256x192: MMPose's COCO recipe as shipped (published COCO val AP 75.1 with the
+# 56.4 AP detector, HRNet paper).
+_base_ = ["mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w48_8xb32-210e_coco-256x192.py"]
+mpbench_family = "topdown_heatmap"
+mpbench_size = "l"
