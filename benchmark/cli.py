@@ -18,24 +18,90 @@ DEFAULT_MATRIX = Path("configs") / "matrix.yaml"
 
 
 def _add_cell_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", required=True, help="dataset name (see `mpbench data list`)")
-    p.add_argument("--modality", required=True, help="modality of the dataset, e.g. thermal")
-    p.add_argument("--model", required=True, help="model config name under configs/models/")
+    """A cell: ``--cell KEY`` with its init flags (what the workflow passes,
+    :meth:`benchmark.cells.Cell.cli_args`), or ``--dataset/--modality/--model``."""
+    p.add_argument("--cell", default=None, metavar="DATASET/MODALITY/MODEL[~INIT][@sSEED]",
+                   help="the cell's key (the workflow's form)")
+    p.add_argument("--dataset", help="dataset name (see `mpbench data list`)")
+    p.add_argument("--modality", help="modality of the dataset, e.g. thermal")
+    p.add_argument("--model", help="model config name under configs/models/")
+    p.add_argument("--init-url", default=None, help="start from this published checkpoint")
+    p.add_argument("--init-sha256", default=None,
+                   help="its sha256 (or first 8+ hex digits, as MMPose file names carry)")
+    p.add_argument("--init-cell", default=None, metavar="KEY",
+                   help="start from this cell's trained checkpoint")
+    p.add_argument("--init-name", default=None, help="the init's label in the cell key")
+    p.add_argument("--evaluate-only", action="store_true",
+                   help="an evaluate-only cell (train: false): its init url's checkpoint as is")
     p.add_argument("--work-dir", type=Path, default=None,
-                   help="work dir of the cell (default: work_dirs/<dataset>/<modality>/<model>)")
+                   help="work dir of the cell (default: work_dirs/<cell key>)")
+
+
+def _cell_of(args: argparse.Namespace):
+    """The cell the command line names (one codec: :class:`benchmark.cells.Cell`)."""
+    from benchmark.cells import Cell, CellError
+    from benchmark.errors import MpbenchError
+
+    try:
+        if args.cell:
+            return Cell.from_cli(args.cell, init_url=args.init_url,
+                                 init_sha256=args.init_sha256, init_cell=args.init_cell,
+                                 init_name=args.init_name, evaluate_only=args.evaluate_only)
+        if not (args.dataset and args.modality and args.model):
+            raise MpbenchError("name the cell: --cell KEY, or --dataset, --modality and "
+                               "--model")
+        key = f"{args.dataset}/{args.modality}/{args.model}"
+        if args.init_url or args.init_cell:
+            from benchmark.cells import Init
+
+            init = (Init("url", args.init_url, args.init_sha256, args.init_name)
+                    if args.init_url else Init("cell", args.init_cell, None, args.init_name))
+            return Cell(args.dataset, args.modality, args.model, init,
+                        train=not args.evaluate_only)
+        return Cell.from_key(key)
+    except CellError as exc:
+        raise MpbenchError(str(exc)) from None
+
+
+def _matrix_config(args: argparse.Namespace) -> dict:
+    """The matrix of a named benchmark (positional NAME) or of a matrix file (--config)."""
+    from benchmark.workflow.matrix import load_config, named_benchmark
+
+    return named_benchmark(args.name) if args.name else load_config(args.config)
 
 
 def _cmd_matrix(args: argparse.Namespace) -> int:
-    from benchmark.workflow.matrix import cells_from_config, load_config
+    from benchmark.workflow.matrix import cells_from_config, named_benchmarks
 
-    cells = cells_from_config(load_config(args.config))
+    if args.list:
+        print("\n".join(named_benchmarks()))
+        return 0
+    cells = cells_from_config(_matrix_config(args))
     if args.json:
-        print(json.dumps([c.__dict__ for c in cells], indent=2))
+        print(json.dumps([{"key": c.key, "dataset": c.dataset, "modality": c.modality,
+                           "model": c.model, "seed": c.seed, "train": c.train,
+                           "init": c.init.as_dict() if c.init else None} for c in cells],
+                         indent=2))
     else:
-        print(f"{'dataset':<12} {'modality':<14} model")
+        print(f"{'dataset':<12} {'modality':<14} {'model':<28} recipe")
         for c in cells:
-            print(f"{c.dataset:<12} {c.modality:<14} {c.model}")
+            recipe = c.recipe.removeprefix(c.model) or "-"
+            note = "" if c.train else "  (evaluate only)"
+            print(f"{c.dataset:<12} {c.modality:<14} {c.model:<28} {recipe}{note}")
         print(f"{len(cells)} cells")
+    return 0
+
+
+def _cmd_zoo(args: argparse.Namespace) -> int:
+    from benchmark.models.zoo import describe, write_benchmark, zoo_entries
+
+    entries = zoo_entries(args.dataset)
+    print(describe(entries))
+    print(f"{len(entries)} runnable entries on {args.dataset}")
+    if not args.list:
+        out = args.out or Path("configs") / "benchmarks" / f"zoo-{args.dataset}.yaml"
+        path = write_benchmark(args.dataset, out, args.modality or None, entries=entries)
+        print(f"wrote {path}: `snakemake --configfile {path}` evaluates them")
     return 0
 
 
@@ -94,12 +160,26 @@ def _cmd_train(args: argparse.Namespace) -> int:
     overrides = {"epochs": args.epochs or None, "seed": args.seed,
                  "batch_size": args.batch_size or None,
                  "checkpoint_iters": args.checkpoint_iters or None,
-                 "annotations": args.annotations}
-    summary = train_cell(args.dataset, args.modality, args.model, overrides=overrides,
+                 "annotations": args.annotations, "amp": args.amp,
+                 "pretrained_backbone": not args.no_pretrained_backbone,
+                 "input_size": _size(args.input_size)}
+    summary = train_cell(_cell_of(args), overrides=overrides,
                          experiment=args.experiment, work_dir=args.work_dir,
                          device=args.device)
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    from benchmark.errors import MpbenchError
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise MpbenchError(f"--input-size {text!r}: expected WxH, e.g. 96x128") from None
+    return w, h
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -114,7 +194,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
             raise MpbenchError(f"--on {args.on!r}: expected DATASET/MODALITY")
         target = (dataset, modality)
-    metrics = evaluate_cell(args.dataset, args.modality, args.model, work_dir=args.work_dir,
+    metrics = evaluate_cell(_cell_of(args), work_dir=args.work_dir,
                             out_dir=args.out_dir, bootstrap=args.bootstrap, seed=args.seed,
                             device=args.device, annotations=annotations,
                             detectors=tuple(args.detector),
@@ -209,10 +289,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mpbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("matrix", help="print the benchmark cells of a matrix file")
-    p.add_argument("--config", type=Path, default=DEFAULT_MATRIX)
+    p = sub.add_parser("matrix", help="print the cells of a named benchmark or a matrix file")
+    p.add_argument("name", nargs="?", default=None,
+                   help="a named benchmark (configs/benchmarks/<name>.yaml)")
+    p.add_argument("--config", type=Path, default=DEFAULT_MATRIX,
+                   help="a matrix file (when no NAME is given)")
+    p.add_argument("--list", action="store_true", help="list the named benchmarks")
     p.add_argument("--json", action="store_true", help="print the cells as JSON")
     p.set_defaults(func=_cmd_matrix)
+
+    p = sub.add_parser("zoo", help="MMPose's published checkpoints for a dataset as a named "
+                                    "benchmark of evaluate-only cells")
+    p.add_argument("--dataset", required=True,
+                   choices=("coco", "mpii", "posetrack18", "crowdpose", "exlpose"))
+    p.add_argument("--modality", action="append", default=[],
+                   help="modalities to evaluate on (default: the dataset's colour one); "
+                        "e.g. --modality rgb --modality gray for zero-shot gray")
+    p.add_argument("--out", type=Path, default=None,
+                   help="default: configs/benchmarks/zoo-<dataset>.yaml")
+    p.add_argument("--list", action="store_true", help="only list the entries")
+    p.set_defaults(func=_cmd_zoo)
 
     data = sub.add_parser("data", help="dataset stages (what dvc.yaml runs) and status")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="STEP")
@@ -257,6 +353,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu, cuda (default: cuda if available)")
     p.add_argument("--annotations", choices=("qa", "official"), default="qa",
                    help="train on the QA-corrected (default) or the released annotations")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision (MMEngine's AmpOptimWrapper; needs a CUDA GPU)")
+    p.add_argument("--no-pretrained-backbone", action="store_true",
+                   help="random backbone initialisation instead of the config's ImageNet "
+                        "weights")
+    p.add_argument("--input-size", default=None, metavar="WxH",
+                   help="scale the model's input size (and every size derived from it), "
+                        "e.g. 96x128 for a quick CPU run")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="predict and score one cell on every evaluation set "

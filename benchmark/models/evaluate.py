@@ -43,7 +43,7 @@ NMS_MODE = {"mvor-pck": "none", "mpii-pckh": "none"}
 
 
 def default_out_dir(cell: Cell) -> Path:
-    return Path("results") / "cells" / cell.dataset / cell.modality / cell.model
+    return cell.results_dir
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Target:
 
 
 def transfer_out_dir(cell: Cell, dataset: str, modality: str) -> Path:
-    return Path("results") / "transfer" / cell.key / dataset / modality
+    return cell.transfer_dir(dataset, modality)
 
 
 def _images_override(spec: DatasetSpec, eval_set: EvalSet, modality: str,
@@ -118,7 +118,7 @@ def _score(target: Target, key: ScoreKey, gt_file: Path, pred: Path, eval_set: E
     }
 
 
-def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | None = None,
+def evaluate_cell(cell: Cell, *, work_dir: Path | None = None,
                   out_dir: Path | None = None, bootstrap: int = 200, seed: int = 0,
                   device: str | None = None, annotations: tuple[str, ...] = ("official",),
                   detectors: tuple[str, ...] = (), released_detections: bool = True,
@@ -133,10 +133,9 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
     naming each set and the problem.
     """
     from benchmark.datasets import get_spec
-    from benchmark.models.train import SUMMARY, default_work_dir
 
-    cell = Cell(dataset, modality, model)
-    work_dir = Path(work_dir or default_work_dir(cell))
+    dataset, modality = cell.dataset, cell.modality
+    work_dir = Path(work_dir or cell.work_dir)
     if target is None:
         goal = Target(get_spec(dataset), modality)
         out_dir = Path(out_dir or default_out_dir(cell))
@@ -149,11 +148,12 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
         goal = Target(tspec, target[1],
                       TransferScoring(get_spec(dataset).layout, tspec.layout, tspec.protocol))
         out_dir = Path(out_dir or transfer_out_dir(cell, *target))
-    summary_path = work_dir / SUMMARY
+    summary_path = next((p for p in (work_dir / cell.summary_path.name,
+                                     work_dir / "checkpoint_summary.json") if p.is_file()),
+                        work_dir / cell.summary_path.name)
     if not summary_path.is_file():
         raise MpbenchError(f"{summary_path}: cell {cell.key} is not trained; "
-                           f"run `mpbench train --dataset {dataset} --modality {modality} "
-                           f"--model {model}` first")
+                           f"run `mpbench train {' '.join(cell.cli_args())}` first")
     if "official" not in annotations:
         raise MpbenchError("evaluation annotations must include 'official' (a QA score is "
                            "reported beside the official one, never instead of it)")
@@ -176,14 +176,17 @@ def evaluate_cell(dataset: str, modality: str, model: str, *, work_dir: Path | N
     from benchmark.evaluation import get_protocol
 
     protocol = get_protocol(spec.protocol)
+    # Rows of the tables: the recipe without the seed, so that replicates share one row.
+    row = cell.replicate_of.split("/", 2)[2]
     metrics = {"cell": cell.key, "dataset": spec.name, "modality": goal.modality,
-               "model": model, "run_id": summary["run_id"], "protocol": spec.protocol,
+               "model": row, "replicate_seed": cell.seed, "replicate_of": cell.replicate_of,
+               "run_id": summary["run_id"], "protocol": spec.protocol,
                "headline": protocol.headline, "scale": protocol.scale,
                "bootstrap": bootstrap, "seed": seed, "primary": primary.label,
                "scores": scores}
     if goal.transfer is not None:
         # a row of the target dataset's tables, named by the model and what it was trained on
-        metrics |= {"model": f"{model} (from {dataset}/{modality})", "trained_on": cell.key,
+        metrics |= {"model": f"{row} (from {dataset}/{modality})", "trained_on": cell.key,
                     "joints": list(goal.transfer.joints)}
     metrics_path = write_text_atomic(out_dir / "metrics.json",
                                      json.dumps(metrics, indent=2, sort_keys=True) + "\n")

@@ -23,7 +23,7 @@ SUMMARY = "train_summary.json"
 
 
 def default_work_dir(cell: Cell) -> Path:
-    return Path("work_dirs") / cell.dataset / cell.modality / cell.model
+    return cell.work_dir
 
 
 def git_commit() -> str:
@@ -38,14 +38,20 @@ def git_commit() -> str:
 
 
 def cell_params(cell: Cell, cfg, digest: str, data_version: str) -> dict[str, Any]:
+    from benchmark.models.families import input_size
+
+    init = cfg.mpbench.get("init") or {}
     return {
         "dataset": cell.dataset, "modality": cell.modality, "model": cell.model,
+        "family": cfg.mpbench.get("family"), "recipe": cell.recipe,
         "config_digest": digest, "data_version": data_version,
         "train_annotations": _train_variant(cfg),
         "git_commit": git_commit(), "max_epochs": cfg.train_cfg.max_epochs,
         "batch_size": cfg.train_dataloader.batch_size, "seed": cfg.randomness.seed,
-        "input_size": "x".join(map(str, cfg.codec.input_size)),
+        "input_size": "x".join(map(str, input_size(cfg))),
         "optimizer": cfg.optim_wrapper.optimizer.type, "lr": cfg.optim_wrapper.optimizer.lr,
+        "optim_wrapper": cfg.optim_wrapper.get("type", "OptimWrapper"),
+        "init": init.get("source", "config"), "init_sha256": init.get("sha256", ""),
     }
 
 
@@ -89,20 +95,49 @@ def newest_valid_checkpoint(work_dir: Path) -> Path | None:
     return best[1] if best else None
 
 
-def train_cell(dataset: str, modality: str, model: str, *,
-               overrides: dict[str, Any] | None = None, experiment: str = "mpbench",
-               work_dir: Path | None = None, device: str | None = None) -> dict[str, Any]:
-    """Train a cell; ``overrides`` may set ``epochs``, ``seed`` and ``batch_size``."""
+def _compose_with_init(cell: Cell, work_dir: Path, overrides: dict[str, Any] | None):
+    """The cell's composed config, with its init's source and sha256 in ``mpbench.init``
+    (part of the digest: a finetune whose upstream checkpoint changed is a new run)."""
+    from benchmark.models.compose import compose
+    from benchmark.models.init_weights import resolve
+
+    cfg = compose(cell, work_dir=work_dir, overrides=overrides)
+    source = resolve(cell.init) if cell.init is not None else None
+    if source is not None:
+        cfg.mpbench = {**cfg.mpbench, "init": source.identity()}
+    return cfg, source
+
+
+def _check_amp(cfg, device: str | None) -> None:
+    if cfg.optim_wrapper.get("type") != "AmpOptimWrapper":
+        return
+    import torch
+
+    if (device or "cuda") == "cpu" or not torch.cuda.is_available():
+        from benchmark.errors import MpbenchError
+
+        raise MpbenchError("train.amp: mixed precision needs a CUDA GPU and this node has "
+                           "none; set `train: {amp: false}` in the matrix file for CPU runs")
+
+
+def train_cell(cell: Cell, *, overrides: dict[str, Any] | None = None,
+               experiment: str = "mpbench", work_dir: Path | None = None,
+               device: str | None = None) -> dict[str, Any]:
+    """Train a cell; ``overrides`` may set ``epochs``, ``seed``, ``batch_size``,
+    ``annotations``, ``amp``, ``pretrained_backbone`` and ``input_size``."""
     from benchmark.models.checkpoints import allow_mmengine_checkpoints
-    from benchmark.models.compose import compose, config_digest
+    from benchmark.models.compose import config_digest
     from benchmark.stages.dvc import data_version
     from benchmark.tracking import runs
 
-    cell = Cell(dataset, modality, model)
+    if not cell.train:
+        return prepare_evaluate_only(cell, overrides=overrides, experiment=experiment,
+                                     work_dir=work_dir)
     work_dir = Path(work_dir or default_work_dir(cell))
-    cfg = compose(cell, work_dir=work_dir, overrides=overrides)
+    cfg, source = _compose_with_init(cell, work_dir, overrides)
+    _check_amp(cfg, device)
     digest = config_digest(cfg)
-    identity = {"config_digest": digest, "data_version": data_version(dataset)}
+    identity = {"config_digest": digest, "data_version": data_version(cell.dataset)}
 
     summary_path = work_dir / SUMMARY
     if summary_path.is_file():
@@ -114,8 +149,7 @@ def train_cell(dataset: str, modality: str, model: str, *,
     _check_inputs(cfg)
     retire_other_identity(work_dir, identity)
     run_id = runs.open_cell_run(cell.key, digest, experiment=experiment,
-                                data_version=identity["data_version"], tags={
-        "mpbench.dataset": dataset, "mpbench.modality": modality, "mpbench.model": model})
+                                data_version=identity["data_version"], tags=cell.tags())
     (work_dir / "mlflow_run_id").write_text(run_id + "\n")
     runs.log_params(run_id, cell_params(cell, cfg, digest, identity["data_version"]))
     runs.set_tags(run_id, {runs.TAG_STATE: "training"})
@@ -123,6 +157,11 @@ def train_cell(dataset: str, modality: str, model: str, *,
     resume_from = newest_valid_checkpoint(work_dir)
     cfg.load_from = str(resume_from) if resume_from else None
     cfg.resume = resume_from is not None
+    if source is not None and resume_from is None:
+        from benchmark.models.init_weights import fit
+
+        fit(cfg.model, source, work_dir / "init.pth")
+        cfg.load_from = str(work_dir / "init.pth")
     cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="MlflowEpochHook", run_id=run_id),
                         dict(type="PreemptionCheckpointHook",
                              interval=checkpoint_interval(overrides))]
@@ -142,7 +181,8 @@ def train_cell(dataset: str, modality: str, model: str, *,
     final = work_dir / f"epoch_{cfg.train_cfg.max_epochs}.pth"
     summary = {"cell": cell.key, "run_id": run_id, **identity,
                "checkpoint": str(final), "epochs": cfg.train_cfg.max_epochs,
-               "resumed_from": str(resume_from) if resume_from else None}
+               "resumed_from": str(resume_from) if resume_from else None,
+               "init": cfg.mpbench.get("init")}
     # MMPose's in-training validation (MMEngine logs it as ``val/coco/<stat>``), on the
     # training annotations' validation split: logged as ``train_val/<stat>``, apart from the
     # test scores (whose names start with the evaluation set, which may be called ``val``).
@@ -159,6 +199,48 @@ def train_cell(dataset: str, modality: str, model: str, *,
     return summary
 
 
+def prepare_evaluate_only(cell: Cell, *, overrides: dict[str, Any] | None = None,
+                          experiment: str = "mpbench",
+                          work_dir: Path | None = None) -> dict[str, Any]:
+    """An evaluate-only cell: fetch its published checkpoint, check that the whole model fits,
+    write the composed config and open the cell's run; no training.
+
+    The summary (``checkpoint_summary.json``) is what the evaluation reads, as it reads a
+    training summary."""
+    from benchmark.models.compose import config_digest
+    from benchmark.models.init_weights import fit
+    from benchmark.stages.dvc import data_version
+    from benchmark.tracking import runs
+
+    work_dir = Path(work_dir or default_work_dir(cell))
+    cfg, source = _compose_with_init(cell, work_dir, overrides)
+    assert source is not None  # Cell refuses an evaluate-only cell without init url
+    digest = config_digest(cfg)
+    identity = {"config_digest": digest, "data_version": data_version(cell.dataset)}
+    summary_path = work_dir / cell.summary_path.name
+    if summary_path.is_file():
+        done = json.loads(summary_path.read_text())
+        if {k: done.get(k) for k in identity} == identity and Path(done["checkpoint"]).is_file():
+            return done
+    _check_inputs(cfg, splits=("test_dataloader",))
+    checkpoint = work_dir / "checkpoint.pth"
+    fit(cfg.model, source, checkpoint, need_head=True)
+    run_id = runs.open_cell_run(cell.key, digest, experiment=experiment,
+                                data_version=identity["data_version"], tags=cell.tags())
+    (work_dir / "mlflow_run_id").write_text(run_id + "\n")
+    cfg.dump(str(work_dir / "config.py"))
+    runs.log_params(run_id, {**cell_params(cell, cfg, digest, identity["data_version"]),
+                             "max_epochs": 0})
+    runs.log_artifact(run_id, str(work_dir / "config.py"), "config")
+    runs.set_tags(run_id, {runs.TAG_STATE: "trained"})
+    summary = {"cell": cell.key, "run_id": run_id, **identity, "checkpoint": str(checkpoint),
+               "epochs": 0, "evaluate_only": True, "init": cfg.mpbench.get("init")}
+    tmp = summary_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    tmp.replace(summary_path)
+    return summary
+
+
 def checkpoint_interval(overrides: dict[str, Any] | None) -> int:
     """Iterations between preemption checkpoints: the override, else ``MPBENCH_CKPT_ITERS``,
     else 0 (epoch checkpoints and signal checkpoints only)."""
@@ -166,12 +248,12 @@ def checkpoint_interval(overrides: dict[str, Any] | None) -> int:
     return int(value or 0)
 
 
-def _check_inputs(cfg) -> None:
+def _check_inputs(cfg, splits: tuple[str, ...] = ("train_dataloader", "test_dataloader")) -> None:
     """Fail early, naming the file, when a dataset has not been prepared."""
     from benchmark.errors import MpbenchError
 
     ds = cfg.mpbench["dataset"]
-    for key in ("train_dataloader", "test_dataloader"):
+    for key in splits:
         ann = Path(cfg[key].dataset.ann_file)
         if not ann.is_file():
             raise MpbenchError(

@@ -8,6 +8,7 @@ offending key named instead of hours later inside a training job.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from benchmark.datasets.spec import DatasetSpec
 from benchmark.errors import MpbenchError
 
 __all__ = ["MODEL_DIR", "Cell", "MatrixError", "cell_detectors", "cells_from_config",
-           "datasets_of", "entries_of", "entry_option", "load_config", "model_config_path",
+           "cell_resources", "datasets_of", "entries_of", "entry_option", "load_config",
+           "model_config_path", "model_resources", "named_benchmark", "named_benchmarks",
            "transfers"]
 
 
@@ -161,3 +163,57 @@ def cell_detectors(config: dict[str, Any]) -> dict[Cell, tuple[str, ...]]:
 
 def datasets_of(cells: list[Cell]) -> list[str]:
     return sorted({c.dataset for c in cells})
+
+
+@functools.cache
+def model_resources(model: str) -> dict[str, int]:
+    """A model's training resources from its config: ``mpbench_resources``, else its
+    family's for its ``mpbench_size`` (benchmark.models.families)."""
+    from mmengine.config import Config
+
+    from benchmark.models.families import family_of, resources
+
+    path = model_config_path(model)
+    cfg = Config.fromfile(str(path), import_custom_modules=False)
+    return resources(cfg, family_of(cfg, str(path)))
+
+
+def cell_resources(config: dict[str, Any], entries: dict[Cell, list[int]],
+                   cell: Cell) -> dict[str, dict[str, int]]:
+    """The train and evaluate jobs' resources of a cell: the matrix's ``resources`` section,
+    then the model's family and size (training), then the matrix entry's ``resources``."""
+    base = config.get("resources") or {}
+    own = entry_option(config, entries, cell, "resources", {})
+    model = model_resources(cell.model) if cell.train else {}
+    out = {}
+    for rule in ("train", "evaluate"):
+        values = {"gpus": 1, "threads": 1, "mem_mb": 4000, "runtime": 60}
+        values |= dict(base.get(rule) or {})
+        if rule == "train":
+            values |= model
+        else:
+            values["gpus"] = model.get("gpus", values["gpus"])
+        out[rule] = values | dict(own.get(rule) or {})
+    return out
+
+
+BENCHMARK_DIR = Path("configs") / "benchmarks"
+
+
+def benchmark_path(name: str, root: Path | None = None) -> Path:
+    return (root or Path.cwd()) / BENCHMARK_DIR / f"{name}.yaml"
+
+
+def named_benchmarks(root: Path | None = None) -> list[str]:
+    return sorted(p.stem for p in ((root or Path.cwd()) / BENCHMARK_DIR).glob("*.yaml"))
+
+
+def named_benchmark(name: str, root: Path | None = None) -> dict[str, Any]:
+    """The matrix file of a named benchmark (``configs/benchmarks/<name>.yaml``), with
+    ``benchmark`` set to its name. Its top-level keys replace the default matrix file's."""
+    path = benchmark_path(name, root)
+    if not path.is_file():
+        raise MatrixError(f"{path}: no named benchmark {name!r}; there are "
+                          f"{named_benchmarks(root)}")
+    data = load_config(path)
+    return {"benchmark": name, **data}

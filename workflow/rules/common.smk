@@ -8,11 +8,13 @@ from snakemake.utils import validate
 from benchmark.datasets import get_spec
 from benchmark.models.boxes import cell_box_sources
 from benchmark.models.boxes import box_sources
+from benchmark.cells import KEY_PATTERN
 from benchmark.workflow.matrix import (
     MatrixError,
     cell_detectors,
-    cells_from_config,
+    cell_resources,
     datasets_of,
+    entries_of,
     transfers,
 )
 
@@ -20,9 +22,12 @@ from benchmark.workflow.matrix import (
 validate(config, schema="../schemas/config.schema.yaml")
 
 try:
-    CELLS = cells_from_config(config)
+    ENTRIES = entries_of(config)
 except MatrixError as exc:
     raise WorkflowError(f"invalid benchmark matrix: {exc}")
+CELLS = sorted(ENTRIES)
+CELL = {c.key: c for c in CELLS}
+RESOURCES = {c: cell_resources(config, ENTRIES, c) for c in CELLS}
 
 TRANSFERS = transfers(config)
 DATASETS = sorted({*datasets_of(CELLS), *(t for _, t, _ in TRANSFERS)})
@@ -37,9 +42,9 @@ COMPARISONS = expand("results/compare/{dataset}.{ext}", dataset=COMPARED, ext=["
 
 
 wildcard_constraints:
+    cell=KEY_PATTERN,
     dataset=r"[A-Za-z0-9_\-]+",
     modality=r"[A-Za-z0-9_\-]+",
-    model=r"[A-Za-z0-9_\-]+",
     split=r"[A-Za-z0-9_\-]+",
     target=r"[A-Za-z0-9_\-]+",
     target_modality=r"[A-Za-z0-9_\-]+",
@@ -47,13 +52,34 @@ wildcard_constraints:
 
 
 def cell_files(pattern, cells=None):
-    return [pattern.format(dataset=c.dataset, modality=c.modality, model=c.model)
-            for c in (CELLS if cells is None else cells)]
+    return [pattern.format(**c.wildcards) for c in (CELLS if cells is None else cells)]
 
 
 def cell_of(wildcards):
-    return next(c for c in CELLS if (c.dataset, c.modality, c.model)
-                == (wildcards.dataset, wildcards.modality, wildcards.model))
+    return CELL[wildcards.cell]
+
+
+def cell_args(wildcards):
+    """The cell's command-line flags (key and recipe: benchmark.cells.Cell.cli_args)."""
+    return shlex.join(cell_of(wildcards).cli_args())
+
+
+def dataset_stamp(wildcards):
+    return f"results/data/{cell_of(wildcards).dataset}.json"
+
+
+def upstream_summary(wildcards):
+    """A finetune's training starts from its upstream cell's checkpoint: a DAG edge."""
+    init = cell_of(wildcards).init
+    return [str(CELL[init.source].summary_path)] if init and init.kind == "cell" else []
+
+
+def summary_of(wildcards):
+    return str(cell_of(wildcards).summary_path)
+
+
+TRAINED = [c for c in CELLS if c.train]
+EVALUATE_ONLY = [c for c in CELLS if not c.train]
 
 
 def detection_inputs(wildcards):
@@ -65,10 +91,8 @@ def detection_inputs(wildcards):
     return sorted({str(s.path) for group in sources.values() for s in group})
 
 
-TRANSFER_METRICS = [
-    f"results/transfer/{c.key}/{dataset}/{modality}/metrics.json"
-    for c, dataset, modality in TRANSFERS
-]
+TRANSFER_METRICS = [f"{c.transfer_dir(dataset, modality)}/metrics.json"
+                    for c, dataset, modality in TRANSFERS]
 
 
 def transfer_detection_inputs(wildcards):
@@ -97,3 +121,12 @@ def res_per_attempt(rule_name, key):
     in the SLURM profile) after running out of memory or time asks for more."""
     base = res(rule_name, key)
     return lambda wildcards, attempt: base * attempt
+
+
+def cell_res(rule_name, key):
+    """A cell job's resource from its model's family and size (or the matrix entry's
+    override), times the attempt number for mem_mb and runtime (see res_per_attempt)."""
+    def get(wildcards, attempt=1):
+        value = RESOURCES[cell_of(wildcards)][rule_name][key]
+        return value * attempt if key in ("mem_mb", "runtime") else value
+    return get

@@ -26,14 +26,14 @@ rule detections:
 
 rule evaluate:
     input:
-        summary="work_dirs/{dataset}/{modality}/{model}/train_summary.json",
+        summary=summary_of,
         detections=detection_inputs,
     output:
-        metrics="results/cells/{dataset}/{modality}/{model}/metrics.json",
+        metrics="results/cells/{cell}/metrics.json",
     conda:
         "../envs/mpbench.yaml"
     log:
-        "logs/evaluate/{dataset}/{modality}/{model}.log",
+        "logs/evaluate/{cell}.log",
     params:
         bootstrap=config["evaluate"]["bootstrap"],
         seed=config["evaluate"]["seed"],
@@ -41,13 +41,14 @@ rule evaluate:
         detectors=lambda wc: " ".join(f"--detector {d}" for d in CELL_DETECTORS[cell_of(wc)]),
         released=lambda wc: "" if config["evaluate"]["released_detections"]
         else "--no-released-detections",
+        cell=cell_args,
     threads: res("evaluate", "threads")
     resources:
-        mem_mb=res_per_attempt("evaluate", "mem_mb"),
-        runtime=res_per_attempt("evaluate", "runtime"),
+        gpu=cell_res("evaluate", "gpus"),
+        mem_mb=cell_res("evaluate", "mem_mb"),
+        runtime=cell_res("evaluate", "runtime"),
     shell:
-        "MPBENCH_THREADS={threads} mpbench evaluate --dataset {wildcards.dataset}"
-        " --modality {wildcards.modality} --model {wildcards.model}"
+        "MPBENCH_THREADS={threads} mpbench evaluate {params.cell}"
         " --bootstrap {params.bootstrap} --seed {params.seed}"
         " --annotations {params.annotations} {params.detectors} {params.released}"
         " > {log} 2>&1"
@@ -55,26 +56,27 @@ rule evaluate:
 
 rule transfer:
     input:
-        summary="work_dirs/{dataset}/{modality}/{model}/train_summary.json",
+        summary=summary_of,
         data="results/data/{target}.json",
         detections=transfer_detection_inputs,
     output:
-        metrics="results/transfer/{dataset}/{modality}/{model}/{target}/{target_modality}/metrics.json",
+        metrics="results/transfer/{cell}/{target}/{target_modality}/metrics.json",
     conda:
         "../envs/mpbench.yaml"
     log:
-        "logs/transfer/{dataset}/{modality}/{model}/{target}/{target_modality}.log",
+        "logs/transfer/{cell}/{target}/{target_modality}.log",
     params:
         bootstrap=config["evaluate"]["bootstrap"],
         seed=config["evaluate"]["seed"],
         released=lambda wc: "" if config["evaluate"]["released_detections"]
         else "--no-released-detections",
+        cell=cell_args,
     threads: res("evaluate", "threads")
     resources:
-        mem_mb=res_per_attempt("evaluate", "mem_mb"),
-        runtime=res_per_attempt("evaluate", "runtime"),
+        gpu=cell_res("evaluate", "gpus"),
+        mem_mb=cell_res("evaluate", "mem_mb"),
+        runtime=cell_res("evaluate", "runtime"),
     shell:
-        "MPBENCH_THREADS={threads} mpbench evaluate --dataset {wildcards.dataset}"
-        " --modality {wildcards.modality} --model {wildcards.model}"
+        "MPBENCH_THREADS={threads} mpbench evaluate {params.cell}"
         " --on {wildcards.target}/{wildcards.target_modality}"
         " --bootstrap {params.bootstrap} --seed {params.seed} {params.released} > {log} 2>&1"

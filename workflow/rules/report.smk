@@ -4,7 +4,7 @@
 
 rule leaderboard:
     input:
-        cell_files("results/cells/{dataset}/{modality}/{model}/metrics.json"),
+        cell_files("results/cells/{cell}/metrics.json"),
         TRANSFER_METRICS,
     output:
         LEADERBOARD,
@@ -21,7 +21,7 @@ rule leaderboard:
 
 rule compare_modalities:
     input:
-        lambda wc: cell_files("results/cells/{dataset}/{modality}/{model}/metrics.json",
+        lambda wc: cell_files("results/cells/{cell}/metrics.json",
                               [c for c in CELLS if c.dataset == wc.dataset]),
     output:
         md="results/compare/{dataset}.md",
