@@ -199,7 +199,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                             device=args.device, annotations=annotations,
                             detectors=tuple(args.detector),
                             released_detections=not args.no_released_detections,
-                            target=target)
+                            target=target,
+                            published=json.loads(args.published) if args.published else None)
     primary = metrics["scores"][metrics["primary"]]
     print(json.dumps({"cell": metrics["cell"], "primary": metrics["primary"],
                       metrics["headline"]: primary["stats"][metrics["headline"]],
@@ -384,6 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score the cell on another dataset's evaluation sets (a cross-dataset "
                         "score through the joints the layouts share), written under "
                         "results/transfer/<cell>/<dataset>/<modality>/")
+    p.add_argument("--published", default=None, metavar="JSON",
+                   help='published values of the primary score, e.g. \'{"AP": 0.746}\' '
+                        "(shown beside the reproduced ones on the leaderboard)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("detections", help="person boxes of one (dataset, modality, split): a "

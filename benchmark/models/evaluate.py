@@ -123,7 +123,8 @@ def evaluate_cell(cell: Cell, *, work_dir: Path | None = None,
                   device: str | None = None, annotations: tuple[str, ...] = ("official",),
                   detectors: tuple[str, ...] = (), released_detections: bool = True,
                   data_root: Path = Path("data"), log: bool = True,
-                  target: tuple[str, str] | None = None) -> dict[str, Any]:
+                  target: tuple[str, str] | None = None,
+                  published: dict[str, float] | None = None) -> dict[str, Any]:
     """Score a trained cell on every evaluation set and box source; write ``metrics.json``.
 
     ``target`` (dataset, modality) scores the cell on another dataset's evaluation sets (a
@@ -158,12 +159,16 @@ def evaluate_cell(cell: Cell, *, work_dir: Path | None = None,
         raise MpbenchError("evaluation annotations must include 'official' (a QA score is "
                            "reported beside the official one, never instead of it)")
     summary = json.loads(summary_path.read_text())
+    if not _top_down(summary):
+        # Bottom-up and one-stage models find the people themselves: no box sources, and the
+        # config's own detection scoring and NMS.
+        detectors, released_detections = (), False
     spec = goal.spec
     scores: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
     for eval_set in spec.eval_sets_of(goal.modality):
         try:
-            scores |= _score_set(goal, cell, eval_set, work_dir, out_dir, summary["checkpoint"],
+            scores |= _score_set(goal, cell, eval_set, work_dir, out_dir, summary,
                                  annotations, detectors, released_detections, bootstrap, seed,
                                  device, data_root)
         except (MpbenchError, FileNotFoundError, ValueError) as exc:
@@ -184,6 +189,9 @@ def evaluate_cell(cell: Cell, *, work_dir: Path | None = None,
                "headline": protocol.headline, "scale": protocol.scale,
                "bootstrap": bootstrap, "seed": seed, "primary": primary.label,
                "scores": scores}
+    if published and goal.transfer is None:
+        # the value the cell's paper or model zoo gives for its primary score (same unit)
+        metrics["published"] = {k: float(v) for k, v in published.items()}
     if goal.transfer is not None:
         # a row of the target dataset's tables, named by the model and what it was trained on
         metrics |= {"model": f"{row} (from {dataset}/{modality})", "trained_on": cell.key,
@@ -197,8 +205,14 @@ def evaluate_cell(cell: Cell, *, work_dir: Path | None = None,
     return metrics
 
 
+def _top_down(summary: dict[str, Any]) -> bool:
+    from benchmark.models.families import ADAPTERS
+
+    return ADAPTERS[summary.get("family") or "topdown_heatmap"].top_down
+
+
 def _score_set(target: Target, cell: Cell, eval_set: EvalSet, work_dir: Path,
-               out_dir: Path, checkpoint: str, annotations: tuple[str, ...],
+               out_dir: Path, summary: dict[str, Any], annotations: tuple[str, ...],
                detectors: tuple[str, ...], released: bool, bootstrap: int, seed: int,
                device: str | None, data_root: Path) -> dict[str, dict[str, Any]]:
     spec, modality = target.spec, target.modality
@@ -220,10 +234,10 @@ def _score_set(target: Target, cell: Cell, eval_set: EvalSet, work_dir: Path,
             raise MpbenchError(f"{bbox_file}: detection file for {boxes} missing; run "
                                f"`snakemake {bbox_file}`")
         name = eval_set.name + "." + boxes.replace("det:", "det-")
-        pred = predict(work_dir, checkpoint, gt["official"],
+        nms = NMS_MODE.get(spec.protocol, "oks_nms") if _top_down(summary) else None
+        pred = predict(work_dir, summary["checkpoint"], gt["official"],
                        out_dir / "predictions" / f"{name}.keypoints.json",
-                       bbox_file=bbox_file, images=images,
-                       nms_mode=NMS_MODE.get(spec.protocol, "oks_nms"), device=device)
+                       bbox_file=bbox_file, images=images, nms_mode=nms, device=device)
         for variant, gt_file in gt.items():
             if boxes != GT and variant != "official":
                 continue  # QA scores are a diagnostic of the annotations, with GT boxes

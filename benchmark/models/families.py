@@ -63,7 +63,8 @@ _RES = {  # one GPU, the published schedule (docs/models.md lists them)
     "h": {"gpus": 1, "mem_mb": 64000, "runtime": 120 * 60},
 }
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
-    Adapter("topdown_heatmap", "TopdownPoseEstimator", ("HeatmapHead", "ViPNASHead"),
+    Adapter("topdown_heatmap", "TopdownPoseEstimator", ("HeatmapHead", "ViPNASHead",
+                                                        "CPMHead", "MSPNHead"),
             "out_channels", "topdown", resources=_RES),
     Adapter("simcc", "TopdownPoseEstimator", ("SimCCHead", "RTMCCHead"), "out_channels",
             "topdown", resources=_RES),
@@ -72,6 +73,10 @@ ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
             "num_joints", "topdown", resources=_RES),
     Adapter("bottomup", "BottomupPoseEstimator", ("DEKRHead", "CIDHead"), "num_keypoints",
             "bottomup", resources=_RES, fix=_dekr_fix),
+    # Associative embedding predicts but cannot train in mmpose 1.3.2 (notes/models.md): zoo
+    # checkpoints only.
+    Adapter("associative_embedding", "BottomupPoseEstimator", ("AssociativeEmbeddingHead",),
+            "num_keypoints", "bottomup", resources=_RES),
     Adapter("onestage", "BottomupPoseEstimator", ("YOLOXPoseHead", "RTMOHead"),
             "num_keypoints", "bottomup", own_normalisation=True, resources=_RES),
 )}
@@ -117,9 +122,10 @@ def walk(node: Any, seen: set[int] | None = None) -> Iterator[dict]:
 
 def replace_loaders(cfg: Any, loader: dict[str, Any]) -> int:
     """Every image-loading transform (pipelines, mosaic/mix-up pre-transforms, the pipelines
-    of mode-switch hooks) becomes ``loader``; returns how many were replaced."""
+    of mode-switch hooks) of a config or of one pipeline becomes ``loader``; returns how many
+    were replaced."""
     count = 0
-    for node in walk(cfg._cfg_dict):
+    for node in walk(getattr(cfg, "_cfg_dict", cfg)):
         if node.get("type") in ("LoadImage", "LoadModalityImage"):
             node.clear()
             node.update(loader)

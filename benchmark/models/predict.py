@@ -42,7 +42,7 @@ def _inputs_record(checkpoint: str | None, ann_file: Path, bbox_file: Path | Non
 
 def predict(work_dir: Path, checkpoint: str | None, ann_file: Path, out: Path, *,
             bbox_file: Path | None = None, images: dict[str, Any] | None = None,
-            nms_mode: str = "oks_nms", device: str | None = None) -> Path:
+            nms_mode: str | None = "oks_nms", device: str | None = None) -> Path:
     """Predict on the images of ``ann_file`` and write ``out`` (a COCO results list).
 
     ``bbox_file`` (a validated COCO detection file of the same images) replaces the
@@ -75,11 +75,18 @@ def predict(work_dir: Path, checkpoint: str | None, ann_file: Path, out: Path, *
     if bbox_file is not None:
         data.bbox_file = str(bbox_file)
     if images:
+        from benchmark.models.families import replace_loaders
+
         data.data_prefix = {"img": images["img_root"]}
-        data.pipeline[0] = images["loader"]
+        replace_loaders(data.pipeline, images["loader"])
     prefix = out.parent / (out.name.removesuffix(".keypoints.json") + ".mmpose")
+    # Bottom-up and one-stage configs say how their detections are scored and suppressed
+    # (``nms_mode=None``: keep the config's score_mode/nms_mode).
+    own = {k: v for k, v in (cfg.get("test_evaluator") or {}).items()
+           if k in ("score_mode", "nms_mode", "nms_thr", "keypoint_score_thr")}
     cfg.test_evaluator = dict(type="CocoMetric", ann_file=str(ann_file), format_only=True,
-                              outfile_prefix=str(prefix), nms_mode=nms_mode)
+                              outfile_prefix=str(prefix),
+                              **(own | ({"nms_mode": nms_mode} if nms_mode else {})))
     cfg.work_dir = str(work_dir / "test")
     if device:
         cfg.device = device

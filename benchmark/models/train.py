@@ -182,7 +182,7 @@ def train_cell(cell: Cell, *, overrides: dict[str, Any] | None = None,
     summary = {"cell": cell.key, "run_id": run_id, **identity,
                "checkpoint": str(final), "epochs": cfg.train_cfg.max_epochs,
                "resumed_from": str(resume_from) if resume_from else None,
-               "init": cfg.mpbench.get("init")}
+               "init": cfg.mpbench.get("init"), "family": cfg.mpbench.get("family")}
     # MMPose's in-training validation (MMEngine logs it as ``val/coco/<stat>``), on the
     # training annotations' validation split: logged as ``train_val/<stat>``, apart from the
     # test scores (whose names start with the evaluation set, which may be called ``val``).
@@ -234,7 +234,8 @@ def prepare_evaluate_only(cell: Cell, *, overrides: dict[str, Any] | None = None
     runs.log_artifact(run_id, str(work_dir / "config.py"), "config")
     runs.set_tags(run_id, {runs.TAG_STATE: "trained"})
     summary = {"cell": cell.key, "run_id": run_id, **identity, "checkpoint": str(checkpoint),
-               "epochs": 0, "evaluate_only": True, "init": cfg.mpbench.get("init")}
+               "epochs": 0, "evaluate_only": True, "init": cfg.mpbench.get("init"),
+               "family": cfg.mpbench.get("family")}
     tmp = summary_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(summary, indent=2) + "\n")
     tmp.replace(summary_path)

@@ -21,7 +21,7 @@ from benchmark.errors import MpbenchError
 
 __all__ = ["MODEL_DIR", "Cell", "MatrixError", "cell_detectors", "cells_from_config",
            "cell_resources", "datasets_of", "entries_of", "entry_option", "load_config",
-           "model_config_path", "model_resources", "named_benchmark", "named_benchmarks",
+           "model_config_path", "model_resources", "model_top_down", "named_benchmark", "named_benchmarks",
            "transfers"]
 
 
@@ -166,16 +166,27 @@ def datasets_of(cells: list[Cell]) -> list[str]:
 
 
 @functools.cache
-def model_resources(model: str) -> dict[str, int]:
-    """A model's training resources from its config: ``mpbench_resources``, else its
-    family's for its ``mpbench_size`` (benchmark.models.families)."""
+def _model_config(model: str):
     from mmengine.config import Config
 
-    from benchmark.models.families import family_of, resources
+    from benchmark.models.families import family_of
 
     path = model_config_path(model)
     cfg = Config.fromfile(str(path), import_custom_modules=False)
-    return resources(cfg, family_of(cfg, str(path)))
+    return cfg, family_of(cfg, str(path))
+
+
+def model_resources(model: str) -> dict[str, int]:
+    """A model's training resources from its config: ``mpbench_resources``, else its
+    family's for its ``mpbench_size`` (benchmark.models.families)."""
+    from benchmark.models.families import resources
+
+    return resources(*_model_config(model))
+
+
+def model_top_down(model: str) -> bool:
+    """Whether the model crops person boxes (and so is scored with detector boxes too)."""
+    return _model_config(model)[1].top_down
 
 
 def cell_resources(config: dict[str, Any], entries: dict[Cell, list[int]],

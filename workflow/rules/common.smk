@@ -9,12 +9,14 @@ from benchmark.datasets import get_spec
 from benchmark.models.boxes import cell_box_sources
 from benchmark.models.boxes import box_sources
 from benchmark.cells import KEY_PATTERN
+from benchmark.errors import MpbenchError
 from benchmark.workflow.matrix import (
-    MatrixError,
     cell_detectors,
     cell_resources,
     datasets_of,
     entries_of,
+    entry_option,
+    model_top_down,
     transfers,
 )
 
@@ -23,11 +25,14 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 try:
     ENTRIES = entries_of(config)
-except MatrixError as exc:
+    CELLS = sorted(ENTRIES)
+    # Every model config is read here (family, resources), so that a broken one stops the
+    # workflow before any job starts, naming the file.
+    RESOURCES = {c: cell_resources(config, ENTRIES, c) for c in CELLS}
+    TOP_DOWN = {c.model: model_top_down(c.model) for c in CELLS}
+except MpbenchError as exc:
     raise WorkflowError(f"invalid benchmark matrix: {exc}")
-CELLS = sorted(ENTRIES)
 CELL = {c.key: c for c in CELLS}
-RESOURCES = {c: cell_resources(config, ENTRIES, c) for c in CELLS}
 
 TRANSFERS = transfers(config)
 DATASETS = sorted({*datasets_of(CELLS), *(t for _, t, _ in TRANSFERS)})
@@ -86,6 +91,8 @@ def detection_inputs(wildcards):
     """The detection files a cell's evaluation reads: every released file and configured
     detector of every evaluation set (benchmark.models.boxes, one source of truth)."""
     cell = cell_of(wildcards)
+    if not TOP_DOWN[cell.model]:
+        return []  # bottom-up and one-stage models find the people themselves
     sources = cell_box_sources(get_spec(cell.dataset), cell.modality, CELL_DETECTORS[cell],
                                config["evaluate"]["released_detections"])
     return sorted({str(s.path) for group in sources.values() for s in group})
@@ -103,6 +110,12 @@ def transfer_detection_inputs(wildcards):
     spec = get_spec(wildcards.target)
     return sorted({str(s.path) for e in spec.eval_sets_of(wildcards.target_modality)
                    for s in box_sources(spec, wildcards.target_modality, e)})
+
+
+def published_args(wildcards):
+    """The published values of a cell's primary score (matrix entry `published`)."""
+    values = entry_option(config, ENTRIES, cell_of(wildcards), "published")
+    return f"--published {shlex.quote(json.dumps(values))}" if values else ""
 
 
 def detector_args(wildcards):

@@ -42,13 +42,14 @@ rule evaluate:
         released=lambda wc: "" if config["evaluate"]["released_detections"]
         else "--no-released-detections",
         cell=cell_args,
+        published=published_args,
     threads: res("evaluate", "threads")
     resources:
         gpu=cell_res("evaluate", "gpus"),
         mem_mb=cell_res("evaluate", "mem_mb"),
         runtime=cell_res("evaluate", "runtime"),
     shell:
-        "MPBENCH_THREADS={threads} mpbench evaluate {params.cell}"
+        "MPBENCH_THREADS={threads} mpbench evaluate {params.cell} {params.published}"
         " --bootstrap {params.bootstrap} --seed {params.seed}"
         " --annotations {params.annotations} {params.detectors} {params.released}"
         " > {log} 2>&1"
