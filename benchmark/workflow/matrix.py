@@ -21,8 +21,8 @@ from benchmark.errors import MpbenchError
 
 __all__ = ["MODEL_DIR", "Cell", "MatrixError", "cell_detectors", "cells_from_config",
            "cell_resources", "datasets_of", "entries_of", "entry_option", "load_config",
-           "model_config_path", "model_resources", "model_top_down", "named_benchmark", "named_benchmarks",
-           "transfers"]
+           "model_config_path", "model_resources", "model_top_down", "named_benchmark",
+           "named_benchmarks", "transfers"]
 
 
 class MatrixError(MpbenchError, ValueError):
