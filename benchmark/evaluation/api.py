@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.evaluation.base import PredictionSource
-from benchmark.evaluation.bootstrap import LEVEL, intervals, paired_difference
+from benchmark.evaluation.bootstrap import (
+    LEVEL,
+    intervals,
+    paired_difference,
+    pooled_replicates,
+)
 from benchmark.evaluation.inputs import load_ground_truth, paused_gc
 from benchmark.evaluation.protocols import get_protocol
 from benchmark.evaluation.result import EvalResult, json_number
@@ -72,3 +77,25 @@ def compare(protocol: str, gt: GroundTruthSource, pred_a: PredictionSource,
         "confidence": LEVEL, "units": a.n_units, "unit": spec.unit,
         "pred_layouts": [a.details.get("pred_layout"), b.details.get("pred_layout")],
     }
+
+
+def replicates(protocol: str, gt: GroundTruthSource, preds: Sequence[PredictionSource], *,
+               bootstrap: int = 200, seed: int = 0,
+               sigmas: Sequence[float] | None = None) -> dict[str, Any]:
+    """Replicates of one cell (the same model trained with several seeds) on one ground truth:
+    per statistic the mean over replicates, the across-replicate standard deviation (ddof 1)
+    and the bootstrap interval of the mean (:func:`bootstrap.pooled_replicates`)."""
+    import numpy as np
+
+    spec = get_protocol(protocol)
+    _check_resampling(bootstrap, seed)
+    with paused_gc():
+        truth = load_ground_truth(gt)
+        prepared = [spec.prepare(truth, p, sigmas) for p in preds]
+    points = [p.point() for p in prepared]
+    stats = {k: float(np.mean([pt[k] for pt in points])) for k in points[0]}
+    std = {k: float(np.std([pt[k] for pt in points], ddof=1)) if len(points) > 1 else 0.0
+           for k in points[0]}
+    return {"stats": stats, "std": std, "values": points,
+            "intervals": pooled_replicates(prepared, bootstrap, seed),
+            "replicates": len(points)}

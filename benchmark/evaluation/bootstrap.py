@@ -75,3 +75,24 @@ def paired_difference(a: Prepared, b: Prepared, stat: str, n_resamples: int, see
     out["interval"] = [float(lo), float(hi)]
     out["p_value"] = float(min(1.0, 2 * tail / (len(deltas) + 1)))
     return out
+
+
+def pooled_replicates(prepared: list[Prepared], n_resamples: int, seed: int
+                      ) -> dict[str, tuple[float, float]]:
+    """Interval of the mean over replicates (seeds) of every statistic: each resample of the
+    images is scored for every replicate and the replicates' values averaged, so the interval
+    covers the image sampling of the pooled predictions, not the seed spread (reported apart
+    as the across-seed standard deviation)."""
+    if n_resamples <= 0 or not prepared:
+        return {}
+    units = {p.n_units for p in prepared}
+    if len(units) != 1:
+        raise ValueError("replicates must be scored on the same units")
+    n = units.pop()
+    if n == 0:
+        return {name: (float("nan"), float("nan")) for name in prepared[0].point()}
+    rows = []
+    for w in resample_counts(n, n_resamples, seed):
+        each = [p.resampled(w) for p in prepared]
+        rows.append({k: float(np.mean([r[k] for r in each])) for k in each[0]})
+    return {name: percentile_interval(np.array([r[name] for r in rows])) for name in rows[0]}

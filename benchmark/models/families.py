@@ -156,6 +156,9 @@ def scale_input(cfg: Any, input_size: tuple[int, int]) -> None:
             if isinstance(value, (list, tuple)) and len(value) == 2 and all(
                     isinstance(v, int) for v in value):
                 node[key] = (max(1, round(value[0] * rw)), max(1, round(value[1] * rh)))
+        img_size = node.get("img_size")  # vision transformers: (h, w), patch grid from it
+        if isinstance(img_size, (list, tuple)) and len(img_size) == 2:
+            node["img_size"] = (max(1, round(img_size[0] * rh)), max(1, round(img_size[1] * rw)))
         if node.get("type") == "BatchSyncRandomResize":
             lo, hi = node["random_size_range"]
             div = node.get("size_divisor", 32)

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import MpbenchError
 from benchmark.fileio import write_text_atomic
+from benchmark.reports.cell_metrics import CellMetrics, LeaderboardError, read_metrics
+
+__all__ = ["PROTOCOL_TABLES", "CellMetrics", "Leaderboard", "LeaderboardError", "read_metrics"]
 
 #: Per protocol: the statistics its tables show (headline first) and what they are.
 PROTOCOL_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -42,50 +43,6 @@ PROTOCOL_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "posetrack-map": (("Total", "Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle"),
                       "per-joint AP (PoseTrack poseval); Total = mean of the joint APs"),
 }
-
-
-class LeaderboardError(MpbenchError):
-    pass
-
-
-@dataclass(frozen=True)
-class CellMetrics:
-    """One cell's ``metrics.json`` (written by :mod:`benchmark.models.evaluate`)."""
-
-    path: Path
-    data: dict[str, Any]
-
-    @property
-    def dataset(self) -> str:
-        return self.data["dataset"]
-
-    @property
-    def row(self) -> tuple[str, str]:
-        return self.data["model"], self.data["modality"]
-
-    @property
-    def factor(self) -> float:
-        """Fractions (OKS AP) are shown in percent, as papers print them."""
-        return 100.0 if self.data["scale"] == "fraction" else 1.0
-
-
-def read_metrics(paths: list[Path]) -> list[CellMetrics]:
-    out = []
-    for path in paths:
-        try:
-            data = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise LeaderboardError(f"{path}: metrics file not found (is the cell evaluated?)"
-                                   ) from None
-        except json.JSONDecodeError as exc:
-            raise LeaderboardError(f"{path}: not valid JSON ({exc})") from None
-        missing = [k for k in ("dataset", "modality", "model", "protocol", "scores", "primary")
-                   if k not in data]
-        if missing:
-            raise LeaderboardError(f"{path}: not a cell metrics file (no {', '.join(missing)}); "
-                                   "re-run the cell's evaluation")
-        out.append(CellMetrics(Path(path), data))
-    return sorted(out, key=lambda m: (m.dataset, m.row))
 
 
 def _group_key(score: dict[str, Any]) -> tuple[str, str, str]:
@@ -149,9 +106,34 @@ class DatasetBoard:
         interval = score["intervals"].get(stat)
         if pm is not None and interval and all(_finite(v) for v in interval):
             out += f"{pm}{(interval[1] - interval[0]) / 2 * cell.factor:.1f}"
+        sd = (score.get("seed_std") or {}).get(stat)
+        if pm is not None and _finite(sd):
+            out += f" (sd {sd * cell.factor:.1f})"
         if value == self.best(group, stat):
             out = f"{bold[0]}{out}{bold[1]}"
         return out
+
+    def published(self, cell: CellMetrics) -> tuple[str, str]:
+        """The published value of the headline and reproduced - published, on the primary
+        score (GT or detector boxes as the cell's primary set says)."""
+        value = (cell.data.get("published") or {}).get(self.headline)
+        score = cell.data["scores"].get(cell.data["primary"])
+        ours = score["stats"].get(self.headline) if score else None
+        if not _finite(value):
+            return "–", "–"
+        diff = f"{(ours - value) * cell.factor:+.1f}" if _finite(ours) else "–"
+        return f"{value * cell.factor:.1f}", diff
+
+    @property
+    def has_published(self) -> bool:
+        return any(c.data.get("published") for c in self.cells)
+
+    @staticmethod
+    def label(cell: CellMetrics) -> str:
+        """The model column: the recipe, with its seeds for a replicate group."""
+        reps = cell.data.get("replicates")
+        seeds = f" (seeds {','.join(map(str, reps['seeds']))})" if reps else ""
+        return cell.row[0] + seeds
 
     def caption(self) -> str:
         what = PROTOCOL_TABLES[self.protocol][1]
@@ -160,19 +142,27 @@ class DatasetBoard:
         boot = self.cells[0].data.get("bootstrap")
         ci = (f"± is the half-width of the 95 % bootstrap interval over images ({boot} "
               "resamples); " if boot else "")
+        reps = ("A row with seeds is the mean over those replicates; sd is the across-seed "
+                "standard deviation and ± the interval of the mean over images. "
+                if any(c.data.get("replicates") for c in self.cells) else "")
+        pub = ("published = the value the paper or model zoo gives for the primary score "
+               "(labelled as published, not measured here); Δ = reproduced - published. "
+               if self.has_published else "")
         return (f"{self.dataset}: {what}, {scale}, against the dataset's official annotations "
                 "unless a column says QA. Columns: evaluation set · box source (GT boxes = the "
-                f"annotated person boxes; det:<name> = detector boxes). {ci}**bold** = best in "
-                "its column.")
+                f"annotated person boxes; det:<name> = detector boxes). {ci}{reps}{pub}"
+                "**bold** = best in its column.")
 
     def markdown(self) -> list[str]:
         groups = self.groups()
         lines = [f"## {self.dataset} ({self.protocol}: {self.headline})", ""]
-        head = ["model", "modality", *(f"{_group_title(g)}" for g in groups)]
+        pub = ["published", "Δ"] if self.has_published else []
+        head = ["model", "modality", *(f"{_group_title(g)}" for g in groups), *pub]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for cell in self.cells:
-            row = [*cell.row, *(self.text(cell, g, self.headline, ("**", "**"), " ± ")
-                                for g in groups)]
+            row = [self.label(cell), cell.row[1],
+                   *(self.text(cell, g, self.headline, ("**", "**"), " ± ") for g in groups),
+                   *(self.published(cell) if pub else ())]
             lines.append("| " + " | ".join(row) + " |")
         lines += ["", self.caption(), ""]
         for g in groups:
@@ -182,8 +172,8 @@ class DatasetBoard:
             for cell in self.cells:
                 if self.score(cell, g) is None:
                     continue
-                row = [*cell.row, *(self.text(cell, g, s, ("**", "**"), None)
-                                    for s in self.stats)]
+                row = [self.label(cell), cell.row[1],
+                       *(self.text(cell, g, s, ("**", "**"), None) for s in self.stats)]
                 lines.append("| " + " | ".join(row) + " |")
             lines.append("")
         return lines
@@ -199,7 +189,7 @@ class DatasetBoard:
         for cell in self.cells:
             vals = [self.text(cell, g, s, (r"\textbf{", "}"), None)
                     for g in groups for s in self.stats]
-            body.append(" & ".join([_tex(cell.row[0]), _tex(cell.row[1]), *vals]) + r" \\")
+            body.append(" & ".join([_tex(self.label(cell)), _tex(cell.row[1]), *vals]) + r" \\")
         return [f"% {self.dataset}: {_tex_comment(self.caption())}",
                 r"\begin{tabular}{" + cols + "}", r"\toprule", top, sub + r" \\", r"\midrule",
                 *body, r"\bottomrule", r"\end{tabular}", ""]
@@ -211,7 +201,10 @@ class Leaderboard:
 
     @classmethod
     def from_files(cls, paths: list[Path]) -> Leaderboard:
-        cells = read_metrics(paths)
+        from benchmark.reports.replicates import merge_replicates
+
+        cells = sorted(merge_replicates(read_metrics(paths)),
+                       key=lambda m: (m.dataset, m.row))
         boards: dict[str, DatasetBoard] = {}
         for cell in cells:
             protocol = cell.data["protocol"]
@@ -237,7 +230,7 @@ class Leaderboard:
         buf = io.StringIO()
         fields = ["cell", "dataset", "modality", "model", "set", "split", "images", "boxes",
                   "annotations", "protocol", "statistic", "value", "ci95_low", "ci95_high",
-                  "scale", "gt_file", "gt_sha256", "run_id"]
+                  "scale", "gt_file", "gt_sha256", "run_id", "seeds", "seed_sd", "published"]
         writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         for board in self.boards:
@@ -257,7 +250,13 @@ class Leaderboard:
                             "protocol": d["protocol"], "statistic": stat, "value": _num(value),
                             "ci95_low": _num(lo), "ci95_high": _num(hi), "scale": d["scale"],
                             "gt_file": score["gt_file"], "gt_sha256": score["gt_sha256"],
-                            "run_id": d.get("run_id", "")})
+                            "run_id": d.get("run_id", ""),
+                            "seeds": " ".join(map(str, (d.get("replicates") or {}).get(
+                                "seeds", []))),
+                            "seed_sd": _num((score.get("seed_std") or {}).get(stat)),
+                            "published": _num((d.get("published") or {}).get(stat))
+                            if score["set"] == d["scores"][d["primary"]]["set"]
+                            and score["boxes"] == d["scores"][d["primary"]]["boxes"] else ""})
         return buf.getvalue()
 
     def write(self, out_dir: Path, stem: str = "leaderboard") -> list[Path]:

@@ -26,7 +26,9 @@ rule train:
         flags=lambda wc: " ".join(
             (["--amp"] if config["train"].get("amp") else [])
             + ([] if config["train"].get("pretrained_backbone", True)
-               else ["--no-pretrained-backbone"])),
+               else ["--no-pretrained-backbone"])
+            + (["--input-size", "x".join(map(str, config["train"]["input_size"]))]
+               if config["train"].get("input_size") else [])),
     threads: res("train", "threads")
     resources:
         gpu=cell_res("train", "gpus"),

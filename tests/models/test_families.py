@@ -1,0 +1,118 @@
+"""Every top-down family trains, predicts and is scored through mpbench's own code.
+
+Each model config of the top-down families (heatmap, UDP, SimCC/SimDR, RTMPose, RLE on ResNet
+and HRNet, PSA, ViTPose) is composed for the ``coco`` dataset at a reduced input size, trained
+for two iterations (one epoch of the real COCO sample's 12 posed persons at batch 6) by
+:func:`benchmark.models.train.train_cell`, then scored by
+:func:`benchmark.models.evaluate.evaluate_cell` on the sample as the ``val`` split, against
+pycocotools. The dataset tree is the preprocess stage's output layout, written here from the
+sample (read in place from ``../shared/fixtures/real``); the data stages themselves are
+tested elsewhere, and the bottom-up and one-stage families run through the whole workflow on
+a fixture-built LLVIP-Pose thermal cell (tests/integration/test_real_datasets.py).
+
+What can fail: a family adapter that misses a copy of the input size or the keypoint count (the
+build or the first step fails), an image loader left unreplaced, a head or codec the predict
+pass cannot decode, predictions in another layout, a score that pycocotools does not give.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mmpose")
+
+from benchmark.cells import Cell  # noqa: E402
+from benchmark.datasets import get_spec  # noqa: E402
+from tests.conftest import REPO, missing_fixture  # noqa: E402
+
+COCO = REPO.parent / "shared" / "fixtures" / "real" / "mmpose" / "tests" / "data" / "coco"
+#: (model, reduced input size w x h); multiples of 32 for the stride-32 backbones.
+TOP_DOWN = [
+    ("simplebaseline_r50", (64, 96)),
+    ("hrnet_w32", (64, 96)),
+    ("hrnet_w48_udp", (64, 96)),
+    ("psa_hrnet_w48", (64, 96)),
+    ("simcc_r50", (64, 96)),
+    ("simdr_hrnet_w32", (64, 96)),
+    ("rtmpose_m", (64, 96)),
+    ("rle_r50", (64, 96)),
+    ("rle_hrnet_w48_384x288", (64, 96)),
+    ("vitpose_s", (64, 96)),
+]
+
+
+@pytest.fixture(scope="module")
+def coco_tree(tmp_path_factory):
+    """A checkout-like folder: ``configs`` (the repository's), and ``data/coco`` in the
+    preprocess stage's layout holding the real COCO sample as train and val."""
+    if not (COCO / "test_coco.json").is_file():
+        missing_fixture(f"{COCO}/test_coco.json (real COCO sample)")
+    root = tmp_path_factory.mktemp("families")
+    (root / "configs").symlink_to(REPO / "configs")
+    spec = get_spec("coco")
+    data = root / "data"
+    images = spec.image_root("rgb", data)
+    images.mkdir(parents=True)
+    gt = json.loads((COCO / "test_coco.json").read_text())
+    for image in gt["images"]:
+        shutil.copy(COCO / image["file_name"], images / image["file_name"])
+    for split in ("train", "val"):
+        for variant in ("qa", "official"):
+            path = spec.modality_annotation_file(split, "rgb", data, variant=variant)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(gt))
+    return root
+
+
+@pytest.fixture()
+def in_tree(coco_tree, monkeypatch):
+    monkeypatch.chdir(coco_tree)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{coco_tree}/mlflow.db")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.setenv("MPBENCH_THREADS", "1")
+    return coco_tree
+
+
+@pytest.mark.parametrize(("model", "size"), TOP_DOWN, ids=[m for m, _ in TOP_DOWN])
+def test_top_down_family_trains_predicts_and_scores(in_tree, model, size) -> None:
+    from pycocotools.coco import COCO as CocoApi
+    from pycocotools.cocoeval import COCOeval
+
+    from benchmark.models.evaluate import evaluate_cell
+    from benchmark.models.train import train_cell
+
+    cell = Cell("coco", "rgb", model)
+    summary = train_cell(cell, experiment="families", overrides={
+        "epochs": 1, "batch_size": 6, "seed": 0, "pretrained_backbone": False,
+        "input_size": size})
+    assert Path(summary["checkpoint"]).is_file()
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(cell.work_dir / "config.py"))
+    assert tuple(cfg.codec["input_size"] if isinstance(cfg.codec, dict)
+                 else cfg.codec[0]["input_size"]) == size
+    assert os.environ["MPBENCH_THREADS"] == "1"
+
+    metrics = evaluate_cell(cell, bootstrap=0, released_detections=False, log=False)
+    score = metrics["scores"]["val"]
+    preds = json.loads(Path(score["predictions"]).read_text())
+    gt_file = score["gt_file"]
+    posed = [a for a in json.loads(Path(gt_file).read_text())["annotations"]
+             if a["num_keypoints"] > 0]
+    assert preds and all(len(p["keypoints"]) == 17 * 3 for p in preds)
+    # one prediction per ground-truth box of an image with posed people, at most
+    assert len(preds) <= len(json.loads(Path(gt_file).read_text())["annotations"])
+    assert len({p["image_id"] for p in preds}) == len({a["image_id"] for a in posed})
+    # the score is pycocotools' on the same files
+    coco = CocoApi(gt_file)
+    ev = COCOeval(coco, coco.loadRes(score["predictions"]), "keypoints")
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+    assert score["stats"]["AP"] == pytest.approx(ev.stats[0], abs=1e-12)
+    assert metrics["model"] == model and metrics["cell"] == cell.key
