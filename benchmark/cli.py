@@ -440,7 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, default=Path("results"))
     p.set_defaults(func=_cmd_runs)
 
-    for module in ("benchmark.evaluation.cli", "benchmark.qa.cli", "benchmark.reports.model_table"):
+    for module in ("benchmark.evaluation.cli", "benchmark.qa.cli",
+                   "benchmark.reports.model_table"):
         try:
             __import__(module, fromlist=["register"]).register(sub)
         except ModuleNotFoundError as exc:  # a stage package not installed in this checkout

@@ -19,7 +19,6 @@ from benchmark.datasets.download import ChecksumError  # noqa: E402
 from benchmark.models.compose import compose  # noqa: E402
 from benchmark.models.init_weights import InitError, InitSource, fetch_checkpoint, fit  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
-from tests.datasets.conftest import _loopback_server, http_server  # noqa: E402,F401
 
 
 def _model(dataset: str, model: str = "tiny_hrnet"):
