@@ -162,7 +162,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                  "checkpoint_iters": args.checkpoint_iters or None,
                  "annotations": args.annotations, "amp": args.amp,
                  "pretrained_backbone": not args.no_pretrained_backbone,
-                 "input_size": _size(args.input_size)}
+                 "input_size": _size(args.input_size),
+                 "cfg_options": json.loads(args.cfg_options) if args.cfg_options else None}
     summary = train_cell(_cell_of(args), overrides=overrides,
                          experiment=args.experiment, work_dir=args.work_dir,
                          device=args.device)
@@ -362,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-size", default=None, metavar="WxH",
                    help="scale the model's input size (and every size derived from it), "
                         "e.g. 96x128 for a quick CPU run")
+    p.add_argument("--cfg-options", default=None, metavar="JSON",
+                   help='config keys to set, as MMPose\'s --cfg-options: \'{"model.test_cfg.'
+                        'score_thr": 0}\' (part of the run\'s identity)')
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="predict and score one cell on every evaluation set "

@@ -167,8 +167,9 @@ def compose(cell: Cell, *, data_root: Path = Path("data"), work_dir: Path | None
     """Return the composed ``mmengine.Config`` of a cell.
 
     ``overrides``: the matrix's training options (``epochs``, ``seed``, ``batch_size``,
-    ``annotations``, ``amp``, ``pretrained_backbone``) and, for tests, ``input_size``
-    ((w, h): every copy of the codec's sizes scales with it).
+    ``annotations``, ``amp``, ``pretrained_backbone``, ``cfg_options``: dotted config keys
+    set last) and, for tests, ``input_size`` ((w, h): every copy of the codec's sizes scales
+    with it).
     """
     from mmengine.config import Config
 
@@ -193,6 +194,7 @@ def compose(cell: Cell, *, data_root: Path = Path("data"), work_dir: Path | None
                              overrides.get("annotations") or "qa",
                              keep_normalisation=not cell.train)
     flat |= _training_overrides(cfg, overrides, cell)
+    flat |= dict(overrides.get("cfg_options") or {})  # the user's keys win
     cfg.merge_from_dict(flat, allow_list_keys=True)
     # A train loop given by ``type`` is built from its keys; ``by_epoch`` is not one of them.
     cfg.train_cfg.pop("by_epoch", None)

@@ -64,7 +64,7 @@ def predict(work_dir: Path, checkpoint: str | None, ann_file: Path, out: Path, *
     from mmengine.runner import Runner
 
     from benchmark.models.checkpoints import allow_mmengine_checkpoints
-    from benchmark.models.train import limit_threads
+    from benchmark.models.train import limit_threads, limit_workers
 
     cfg = Config.fromfile(str(work_dir / "config.py"))
     cfg.load_from = checkpoint
@@ -90,6 +90,7 @@ def predict(work_dir: Path, checkpoint: str | None, ann_file: Path, out: Path, *
     cfg.work_dir = str(work_dir / "test")
     if device:
         cfg.device = device
+    limit_workers(cfg)
     allow_mmengine_checkpoints()
     limit_threads()
     import benchmark.models.ext  # noqa: F401 - registers LoadModalityImage

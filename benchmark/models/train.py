@@ -167,6 +167,7 @@ def train_cell(cell: Cell, *, overrides: dict[str, Any] | None = None,
                              interval=checkpoint_interval(overrides))]
     if device:
         cfg.device = device
+    limit_workers(cfg)
     cfg.dump(str(work_dir / "config.py"))
 
     allow_mmengine_checkpoints()
@@ -264,6 +265,23 @@ def _check_inputs(cfg, splits: tuple[str, ...] = ("train_dataloader", "test_data
         if not img_root.is_dir():
             raise MpbenchError(f"{img_root}: image folder missing for dataset {ds!r}; run "
                                f"`dvc repro preprocess@{ds}`")
+
+
+def limit_workers(cfg) -> None:
+    """Data-loading workers within the job's cores (``MPBENCH_THREADS``): at most one per
+    core beyond the main process. MMPose's recipes ask for 2 to 8 persistent workers per
+    loader, which on a small node oversubscribe it (and leave worker queues behind at exit).
+    Not part of the run's identity: it is applied after the config digest."""
+    n = os.environ.get("MPBENCH_THREADS")
+    if not n:
+        return
+    for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        loader.num_workers = min(int(loader.get("num_workers", 0)), max(0, int(n) - 1))
+        if loader.num_workers == 0:
+            loader.persistent_workers = False
 
 
 def limit_threads() -> None:

@@ -116,3 +116,47 @@ def test_top_down_family_trains_predicts_and_scores(in_tree, model, size) -> Non
     ev.summarize()
     assert score["stats"]["AP"] == pytest.approx(ev.stats[0], abs=1e-12)
     assert metrics["model"] == model and metrics["cell"] == cell.key
+
+
+def test_zoo_cell_evaluates_a_served_checkpoint_without_training(in_tree, http_server,
+                                                                  monkeypatch) -> None:
+    """An evaluate-only cell of a config MMPose ships: its checkpoint (random weights, saved
+    here under a zoo-style name with its sha256 prefix) is fetched from the loopback server,
+    checked against the whole model, and scored with the published value beside it."""
+    import hashlib
+
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import MODELS
+
+    from benchmark.cells import Init
+    from benchmark.models.compose import compose
+    from benchmark.models.evaluate import evaluate_cell
+    from benchmark.models.train import train_cell
+    from benchmark.reports.leaderboard import Leaderboard
+
+    monkeypatch.setenv("MPBENCH_CHECKPOINTS", str(in_tree / "checkpoints"))
+    model = "mmpose.td-hm_res50_8xb64-210e_coco-256x192"
+    cfg = compose(Cell("coco", "rgb", model), overrides={"pretrained_backbone": False})
+    init_default_scope("mmpose")
+    torch.manual_seed(0)
+    net = MODELS.build(cfg.model)
+    path = in_tree / "weights.pth"
+    torch.save({"state_dict": net.state_dict(), "meta": {}}, path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    name = f"/mmpose/top_down/res50_coco_256x192-{sha[:8]}_20200727.pth"
+    url = http_server.add(name, path.read_bytes())
+
+    cell = Cell("coco", "rgb", model, Init("url", url, sha[:8]), train=False)
+    summary = train_cell(cell, experiment="zoo")
+    assert summary["evaluate_only"] and summary["epochs"] == 0
+    assert not list(cell.work_dir.glob("epoch_*.pth"))  # nothing was trained
+    assert http_server.count(name) == 1
+    metrics = evaluate_cell(cell, bootstrap=0, released_detections=False, log=False,
+                            published={"AP": 0.718})
+    assert metrics["published"] == {"AP": 0.718}
+    board = Leaderboard.from_files([cell.results_dir / "metrics.json"]).markdown()
+    ap = metrics["scores"]["val"]["stats"]["AP"]
+    row = next(line for line in board.splitlines() if line.startswith(f"| {model}"))
+    assert row.endswith(f"| 71.8 | {(ap - 0.718) * 100:+.1f} |")
+    assert "published = the value the paper or model zoo gives" in board

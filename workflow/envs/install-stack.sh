@@ -28,6 +28,16 @@ fi
 # The families' extra dependencies (ViTPose: mmpretrain, RTMPose: albumentations 1.x).
 "${pip[@]}" install -q "${LOCK[@]}" -r "$REQ/families.txt"
 "${pip[@]}" install -q --no-deps "${LOCK[@]}" "mmpretrain==1.2.0"
+# model-index 0.1.11 (imported by `import mmpretrain`) installs its own test suite as a
+# top-level `tests` package in site-packages. It shadows mpbench's tests/ wherever the
+# repository is not first on sys.path (forkserver workers of tests/tracking): remove it.
+"$PY" - <<'PYEOF'
+import importlib.metadata as md, pathlib, shutil
+stray = pathlib.Path(md.distribution("model-index").locate_file("tests"))
+if (stray / "test_yml_head.py").is_file():
+    shutil.rmtree(stray)
+    print(f"removed model-index's stray test package {stray}")
+PYEOF
 "${pip[@]}" install -q --no-deps -r "$REQ/slurm-plugin.txt"
 "${pip[@]}" install -q --no-deps --no-build-isolation -e "$HERE"
 NO_ALBUMENTATIONS_UPDATE=1 "$PY" -c "import mmcv._ext, mmpose.models, mmdet, mmpretrain, albumentations, mlflow, snakemake, dvc; print('mpbench stack ok')"

@@ -28,7 +28,9 @@ rule train:
             + ([] if config["train"].get("pretrained_backbone", True)
                else ["--no-pretrained-backbone"])
             + (["--input-size", "x".join(map(str, config["train"]["input_size"]))]
-               if config["train"].get("input_size") else [])),
+               if config["train"].get("input_size") else [])
+            + (["--cfg-options", shlex.quote(json.dumps(config["train"]["cfg_options"]))]
+               if config["train"].get("cfg_options") else [])),
     threads: res("train", "threads")
     resources:
         gpu=cell_res("train", "gpus"),
