@@ -51,7 +51,7 @@ class Adapter:
 def _dekr_fix(cfg: Any, num_keypoints: int, layout: str) -> None:
     """DEKR's keypoint rescoring net is trained on COCO's 17 joints and limb pairs: another
     layout has no rescoring (as MMPose's note in the config says)."""
-    if layout != "coco17":
+    if layout != "coco17" and "rescore_cfg" in cfg.model.head:
         cfg.model.head.rescore_cfg = None
 
 

@@ -34,7 +34,9 @@ Sizes, chosen to keep the module within 3-4 minutes on 2 cores shared with other
 
 Cells: LLVIP-Pose ``thermal`` and ``rgb`` (scored with GT boxes and the released
 ``det:llvip_nms50`` files), ExLPose ``lowlight`` and ``rgb``, MVOR ``depth`` (also scored with a
-randomly initialised one-class RTMDet-tiny, ``det:tiny``), MPII ``rgb``, PoseTrack18 ``rgb``.
+randomly initialised one-class RTMDet-tiny, ``det:tiny``), MPII ``rgb``, PoseTrack18 ``rgb``;
+and on LLVIP-Pose ``thermal`` a bottom-up (CID) and a one-stage (YOLOX-Pose-s) family, random
+weights at the tiny model's 64x96 input, scored without box sources.
 
 Checked: every evaluation set of each cell's modality was scored with every box source; every
 score names the official annotation view with its sha256; the MVOR cell predicts MVOR's 10
@@ -101,19 +103,25 @@ TRANSFER = [{"dataset": "llvip_pose", "modalities": ["thermal"]},
             {"dataset": "mpii", "modalities": ["rgb"]}]
 LIMBS = [f"{side}_{joint}" for joint in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
          for side in ("left", "right")]
+#: A bottom-up and a one-stage family on the LLVIP-Pose thermal cell (random weights, the
+#: tiny model's 64x96 input; YOLOX-Pose's score threshold is 0 so that its decoder gives poses).
+FIND_PEOPLE = ["cid_hrnet_w32", "yoloxpose_s"]
 MATRIX = {
     "experiment": EXPERIMENT,
     "matrix": [{"dataset": d, "modalities": m, "models": [MODEL],
                 **({"detectors": ["tiny"]} if d == "mvor" else {}),
                 **({"transfer": TRANSFER} if d == "exlpose" else {})}
-               for d, m in MODALITIES.items()],
+               for d, m in MODALITIES.items()]
+    + [{"dataset": "llvip_pose", "modalities": ["thermal"], "models": FIND_PEOPLE}],
     "detectors": {"tiny": TINY_DETECTOR},
-    "train": {"epochs": 1, "seed": 0, "batch_size": 4},
+    "train": {"epochs": 1, "seed": 0, "batch_size": 4, "input_size": [64, 96],
+              "pretrained_backbone": False, "cfg_options": {"model.test_cfg.score_thr": 0.0}},
     "evaluate": {"bootstrap": 10, "seed": 0},
     "resources": {"train": {"threads": 1}, "evaluate": {"threads": 1},
                   "detections": {"threads": 1}},
 }
-CELLS = [f"{d}/{m}/{MODEL}" for d, mods in sorted(MODALITIES.items()) for m in sorted(mods)]
+CELLS = sorted([f"{d}/{m}/{MODEL}" for d, mods in MODALITIES.items() for m in mods]
+               + [f"llvip_pose/thermal/{m}" for m in FIND_PEOPLE])
 SNAKE = ["snakemake", "--profile", "workflow/profiles/local", "--configfile",
          "configs/real_micro.yaml", "--cores", "2"]
 #: The scores each cell must have: every evaluation set x box source (labels of metrics.json).
@@ -250,8 +258,8 @@ def first_run(repo: Path, server) -> subprocess.CompletedProcess:
 # --------------------------------------------------------------------------- helpers
 
 
-def _metrics(repo: Path, dataset: str, modality: str) -> dict:
-    return json.loads((repo / "results" / "cells" / dataset / modality / MODEL
+def _metrics(repo: Path, dataset: str, modality: str, model: str = MODEL) -> dict:
+    return json.loads((repo / "results" / "cells" / dataset / modality / model
                        / "metrics.json").read_text())
 
 
@@ -367,12 +375,35 @@ def test_training_validation_and_mlflow_runs(repo: Path, first_run) -> None:
         cfg = Config.fromfile(str(repo / "work_dirs" / cell / "config.py"))
         coco = get_spec(cell.split("/")[0]).protocol == "coco"
         assert cfg.val_evaluator.get("use_area", True) is coco, cell
-        metrics = _metrics(repo, *cell.split("/")[:2])
+        metrics = _metrics(repo, *cell.split("/"))
         assert run.info.run_id == metrics["run_id"], cell
         assert "train/loss" in run.data.metrics, cell
         assert run.data.metrics[metrics["headline"]] == pytest.approx(
             metrics["scores"][metrics["primary"]]["stats"][metrics["headline"]]), cell
         assert run.info.status == "FINISHED", cell
+
+
+def test_bottom_up_and_one_stage_cells_find_people(repo: Path, first_run) -> None:
+    """CID (bottom-up) and YOLOX-Pose (one-stage) on the thermal images: trained through the
+    workflow, scored on both test files with no box source (they find the people), equal to
+    pycocotools on their own predictions."""
+    from benchmark.datasets import get_spec
+    from tests.evaluation.conftest import pycocotools_stats
+
+    sigmas = list(get_spec("llvip_pose").layout.sigmas)
+    for model in FIND_PEOPLE:
+        metrics = _metrics(repo, "llvip_pose", "thermal", model)
+        assert set(metrics["scores"]) == {"test", "test_13kpts"}, model
+        summary = json.loads((repo / "work_dirs/llvip_pose/thermal" / model
+                              / "train_summary.json").read_text())
+        assert summary["family"] == {"cid_hrnet_w32": "bottomup",
+                                     "yoloxpose_s": "onestage"}[model]
+        for label, score in metrics["scores"].items():
+            gt, preds = _files(repo, score)
+            assert preds and all(len(p["keypoints"]) == 51 for p in preds), (model, label)
+            assert {p["image_id"] for p in preds} <= {i["id"] for i in gt["images"]}
+            ref = pycocotools_stats(gt, preds, sigmas)
+            assert score["stats"]["AP"] == pytest.approx(ref[0], abs=1e-12), (model, label)
 
 
 def test_llvip_pose_equals_pycocotools(repo: Path, first_run) -> None:
