@@ -272,6 +272,12 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_models(args: argparse.Namespace) -> int:
+    from benchmark.reports.model_table import command
+
+    return command(args)
+
+
 def _cell(key: str):
     from benchmark.cells import Cell
     from benchmark.errors import MpbenchError
@@ -444,8 +450,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, default=Path("results"))
     p.set_defaults(func=_cmd_runs)
 
-    for module in ("benchmark.evaluation.cli", "benchmark.qa.cli",
-                   "benchmark.reports.model_table"):
+    p = sub.add_parser("models", help="the model configs: list them, or write docs/models.md "
+                                      "with params, GFLOPs, resources and schedules")
+    p.add_argument("--table", action="store_true",
+                   help="measure GFLOPs too and write the markdown table")
+    p.add_argument("--out", type=Path, default=Path("docs") / "models.md",
+                   help="default: docs/models.md")
+    p.add_argument("--model", dest="models", nargs="+", default=[], metavar="NAME",
+                   help="only these configs (default: all of configs/models/)")
+    p.set_defaults(func=_cmd_models)
+
+    for module in ("benchmark.evaluation.cli", "benchmark.qa.cli"):
         try:
             __import__(module, fromlist=["register"]).register(sub)
         except ModuleNotFoundError as exc:  # a stage package not installed in this checkout

@@ -291,7 +291,7 @@ def render_markdown(rows: list[ModelRow]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _cmd_models(args: argparse.Namespace) -> int:
+def command(args: argparse.Namespace) -> int:
     from benchmark.fileio import write_text_atomic
 
     rows = model_rows(args.models or None, count_flops=args.table)
@@ -313,7 +313,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: docs/models.md")
     p.add_argument("--model", dest="models", nargs="+", default=[], metavar="NAME",
                    help="only these configs (default: all of configs/models/)")
-    p.set_defaults(func=_cmd_models)
+    p.set_defaults(func=command)
     return p
 
 
