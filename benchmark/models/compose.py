@@ -20,6 +20,7 @@ from benchmark.datasets.spec import DatasetSpec, ModalitySpec
 from benchmark.errors import MpbenchError
 from benchmark.models.families import (
     Adapter,
+    drop_colour_augmentations,
     family_of,
     replace_loaders,
     scale_input,
@@ -129,6 +130,8 @@ def modality_overlay(cfg, adapter: Adapter, spec: DatasetSpec, modality: str,
     trained with them; one-stage families train on raw pixels)."""
     mod = spec.modality(modality)
     img_root = str(spec.image_root(modality, data_root)) + "/"
+    if mod.kind not in ("rgb", "lowlight"):
+        drop_colour_augmentations(cfg)
     if not replace_loaders(cfg, load_transform(mod)):
         raise MpbenchError(f"{cfg.filename}: no LoadImage transform to replace with the "
                            f"{modality!r} loader")

@@ -133,6 +133,32 @@ def replace_loaders(cfg: Any, loader: dict[str, Any]) -> int:
     return count
 
 
+#: Augmentations that change colour (hue, saturation, RGB balance, photometric distortion):
+#: meaningless on a single-channel modality replicated to three channels (thermal, depth), and
+#: for depth they would rewrite the distances the image encodes.
+COLOUR_TRANSFORMS = {"YOLOXHSVRandomAug", "mmdet.YOLOXHSVRandomAug", "PhotometricDistortion",
+                     "mmdet.PhotometricDistortion"}
+COLOUR_ALBUMENTATIONS = {"ColorJitter", "HueSaturationValue", "RGBShift", "ChannelShuffle",
+                         "ToGray", "ToSepia", "RandomBrightnessContrast", "RandomGamma",
+                         "CLAHE", "Equalize", "FancyPCA", "ChannelDropout", "InvertImg"}
+
+
+def drop_colour_augmentations(cfg: Any) -> list[str]:
+    """Remove colour augmentations from every pipeline (and from albumentations lists) of a
+    config for a non-colour modality; returns what was removed."""
+    removed: list[str] = []
+    for node in list(walk(cfg._cfg_dict)):
+        for key, value in list(node.items()):
+            if not isinstance(value, list):  # pipelines, hooks' new pipelines, albumentations
+                continue
+            drop = COLOUR_ALBUMENTATIONS if node.get("type") == "Albumentation" else \
+                COLOUR_TRANSFORMS
+            kept = [t for t in value if not (isinstance(t, dict) and t.get("type") in drop)]
+            removed += [t["type"] for t in value if t not in kept]
+            node[key] = kept
+    return removed
+
+
 def set_metainfo_files(cfg: Any, meta_file: str) -> None:
     """Losses and assigners that read keypoint sigmas from a metainfo file (one-stage OKS
     losses) read the dataset's instead of COCO's."""

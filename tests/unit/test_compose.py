@@ -108,3 +108,21 @@ def test_training_validation_uses_box_areas_where_the_dataset_has_none() -> None
     assert "use_area" not in _compose("rgb").val_evaluator
     cfg = compose(Cell("exlpose", "lowlight", "tiny_hrnet"), repo_root=REPO)
     assert cfg.val_evaluator.use_area is False
+
+
+@pytest.mark.parametrize("model", ["rtmpose_m", "yoloxpose_s"])
+def test_colour_augmentations_only_on_colour_modalities(model) -> None:
+    """RTMPose and YOLOX-Pose jitter hue and saturation (``YOLOXHSVRandomAug``, also in their
+    stage-2 pipelines and mode-switch hooks): kept for rgb, dropped for depth and thermal,
+    whose other augmentations (blur, dropout, affine) stay."""
+    from benchmark.models.families import walk
+
+    def types(modality: str) -> list[str]:
+        cfg = compose(Cell("demo", modality, model), repo_root=REPO,
+                      overrides={"pretrained_backbone": False})
+        return [n["type"] for n in walk(cfg._cfg_dict) if isinstance(n.get("type"), str)]
+
+    rgb, depth, thermal = types("rgb"), types("depth"), types("thermal")
+    assert any("HSVRandomAug" in t for t in rgb)
+    assert not any("HSVRandomAug" in t for t in depth + thermal)
+    assert [t for t in rgb if "HSV" not in t] == depth == thermal
