@@ -24,17 +24,18 @@ from benchmark.reports.cell_metrics import CellMetrics
 
 def merge_replicates(cells: list[CellMetrics]) -> list[CellMetrics]:
     """The cells with each replicate group (two or more seeds) replaced by one merged cell."""
-    groups: dict[str, list[CellMetrics]] = {}
+    groups: dict[tuple[str, ...], list[CellMetrics]] = {}
     for cell in cells:
-        # A cross-dataset score of a replicate stays its own row (its scores are on a shared
-        # sub-layout whose files the merge would have to rebuild).
-        key = cell.data["cell"] if "trained_on" in cell.data else (
-            cell.data.get("replicate_of") or cell.data["cell"])
+        d = cell.data
+        if "trained_on" in d or d.get("replicate_seed") is None:
+            # A cross-dataset score stays its own row (its scores are on a shared sub-layout
+            # whose files the merge would have to rebuild), as does a cell without a seed.
+            key = ("single", d["cell"], d["dataset"], d["modality"])
+        else:
+            key = ("replicates", d["replicate_of"])
         groups.setdefault(key, []).append(cell)
-    out = []
-    for key, members in groups.items():
-        out.append(members[0] if len(members) == 1 else _merge(key, members))
-    return out
+    return [members[0] if key[0] == "single" or len(members) == 1
+            else _merge(key[1], members) for key, members in groups.items()]
 
 
 def _merge(key: str, members: list[CellMetrics]) -> CellMetrics:

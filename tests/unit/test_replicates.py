@@ -87,3 +87,23 @@ def test_identical_replicates_keep_the_single_cells_interval(tmp_path, gt) -> No
     assert merged["stats"]["AP"] == pytest.approx(single["stats"]["AP"], abs=1e-12)
     assert merged["seed_std"]["AP"] == 0
     assert merged["intervals"]["AP"] == pytest.approx(single["intervals"]["AP"], abs=1e-12)
+
+
+def test_cells_without_seeds_and_transfers_stay_single_rows(tmp_path, gt) -> None:
+    """Two cross-dataset scores of one cell (same ``cell`` key, other targets) and a plain
+    cell are three rows, never merged."""
+    preds = _predictions(gt, 8.0, 0)
+    files = []
+    for i, target in enumerate(("llvip_pose", "mpii", None)):
+        (tmp_path / str(i)).mkdir()
+        path = _cell_metrics(tmp_path / str(i), 0, preds, 0)
+        data = json.loads(path.read_text())
+        data |= {"replicate_seed": None, "replicate_of": "demo/rgb/net", "cell": "demo/rgb/net"}
+        if target:
+            data |= {"trained_on": "demo/rgb/net", "dataset": target,
+                     "model": "net (from demo/rgb)"}
+        path.write_text(json.dumps(data))
+        files.append(path)
+    board = Leaderboard.from_files(files)
+    assert sorted(len(b.cells) for b in board.boards) == [1, 1, 1]
+    assert not any(c.data.get("replicates") for b in board.boards for c in b.cells)
