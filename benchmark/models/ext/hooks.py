@@ -47,6 +47,7 @@ class MlflowEpochHook(Hook):
         self._count += 1
         for key, value in outputs.items():
             if key.startswith("loss") or key.startswith("acc"):
+                value = value.detach() if hasattr(value, "detach") else value
                 self._sums[key] = self._sums.get(key, 0.0) + float(value)
 
     def after_train_epoch(self, runner) -> None:
