@@ -104,7 +104,8 @@ TRANSFER = [{"dataset": "llvip_pose", "modalities": ["thermal"]},
 LIMBS = [f"{side}_{joint}" for joint in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
          for side in ("left", "right")]
 #: A bottom-up and a one-stage family on the LLVIP-Pose thermal cell (random weights, the
-#: tiny model's 64x96 input; YOLOX-Pose's score threshold is 0 so that its decoder gives poses).
+#: tiny model's 64x96 input; CID's and YOLOX-Pose's score thresholds are 0 so that their
+#: decoders give poses from random weights).
 FIND_PEOPLE = ["cid_hrnet_w32", "yoloxpose_s"]
 MATRIX = {
     "experiment": EXPERIMENT,
@@ -115,7 +116,8 @@ MATRIX = {
     + [{"dataset": "llvip_pose", "modalities": ["thermal"], "models": FIND_PEOPLE}],
     "detectors": {"tiny": TINY_DETECTOR},
     "train": {"epochs": 1, "seed": 0, "batch_size": 4, "input_size": [64, 96],
-              "pretrained_backbone": False, "cfg_options": {"model.test_cfg.score_thr": 0.0}},
+              "pretrained_backbone": False, "cfg_options": {"model.test_cfg.score_thr": 0.0,
+                                                     "model.test_cfg.score_threshold": 0.0}},
     "evaluate": {"bootstrap": 10, "seed": 0},
     "resources": {"train": {"threads": 1}, "evaluate": {"threads": 1},
                   "detections": {"threads": 1}},
