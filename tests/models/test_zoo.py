@@ -249,3 +249,23 @@ def test_describe_table() -> None:
     assert lines[0].split() == ["name", "estimator", "input(wxh)", "published", "weights"]
     assert lines[1].split() == [HRNET_COCO, "TopdownPoseEstimator", "192x256", "AP", "0.746",
                                 f"{HRNET_COCO}-81c58e40_20220909.pth"]
+
+
+def test_zoo_command_writes_a_benchmark_of_runnable_evaluate_only_cells(tmp_path) -> None:
+    """`mpbench zoo --dataset mpii` as a user runs it: the table of entries, then a matrix
+    file whose every cell is evaluate-only, of a family mpbench composes, and plans."""
+    import subprocess
+    import sys
+
+    from benchmark.workflow.matrix import cells_from_config, load_config, model_top_down
+    from tests.conftest import REPO
+
+    out = tmp_path / "zoo-mpii.yaml"
+    proc = subprocess.run([sys.executable, "-m", "benchmark.cli", "zoo", "--dataset", "mpii",
+                           "--out", str(out)], cwd=REPO, capture_output=True, text=True,
+                          check=True)
+    assert "td-hm_hrnet-w32_8xb64-210e_mpii-256x256" in proc.stdout
+    assert "30 runnable entries on mpii" in proc.stdout
+    cells = cells_from_config(load_config(out), REPO)
+    assert len(cells) == 30 and not any(c.train for c in cells)
+    assert all(isinstance(model_top_down(c.model), bool) for c in cells)
