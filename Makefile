@@ -6,6 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 export MLFLOW_DISABLE_TELEMETRY := true
+export NO_ALBUMENTATIONS_UPDATE := 1
 export PATH := $(abspath $(BIN)):$(PATH)
 
 REQ := requirements/constraints.txt requirements/lock.txt requirements/torch.txt requirements/openmmlab.txt \

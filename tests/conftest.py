@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# No network at import time (albumentations checks PyPI for updates unless told not to).
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = Path(os.environ.get("MPBENCH_REAL_FIXTURES",
                                     REPO.parent / "shared" / "fixtures" / "real"))
