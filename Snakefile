@@ -33,3 +33,4 @@ rule all:
     input:
         LEADERBOARD,
         COMPARISONS,
+        PAPER_TABLES,

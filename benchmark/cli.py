@@ -241,6 +241,19 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_paper_tables(args: argparse.Namespace) -> int:
+    from benchmark.reports.paper_tables import write_paper_tables
+
+    paths = _metrics_paths(args)
+    have = [p for p in paths if p.is_file()]
+    if len(have) < len(paths):
+        print(f"note: {len(paths) - len(have)} cell(s) not evaluated yet: n/a in the tables",
+              file=sys.stderr)
+    for path in write_paper_tables(have, args.out_dir):
+        print(path)
+    return 0
+
+
 def _cmd_compare_modalities(args: argparse.Namespace) -> int:
     from benchmark.reports.modality_compare import write_comparisons
 
@@ -429,6 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
                                             "from the cells' metrics.json files")
     add_cell_selection(p)
     p.set_defaults(func=_cmd_leaderboard)
+
+    p = sub.add_parser("paper-tables", help="the seed papers' tables in their layouts "
+                                             "(results/paper/<table>.{md,tex}), n/a where a "
+                                             "cell has not run")
+    add_cell_selection(p)
+    p.set_defaults(func=_cmd_paper_tables, out_dir=Path("results") / "paper")
 
     p = sub.add_parser("compare-modalities",
                        help="paired bootstrap comparison of the modalities of each (dataset, "

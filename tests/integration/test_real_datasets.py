@@ -408,6 +408,21 @@ def test_bottom_up_and_one_stage_cells_find_people(repo: Path, first_run) -> Non
             assert score["stats"]["AP"] == pytest.approx(ref[0], abs=1e-12), (model, label)
 
 
+def test_paper_tables_show_the_fixture_cells(repo: Path, first_run) -> None:
+    """results/paper/: the LLVIP-Pose table has the tiny model's row with its measured test
+    AP (GT and released-detector boxes, both modalities) and n/a for the paper's models."""
+    md = (repo / "results" / "paper" / "llvip-pose.md").read_text()
+    values = []
+    for modality in ("rgb", "thermal"):
+        scores = _metrics(repo, "llvip_pose", modality)["scores"]
+        values += [f"{scores[label]['stats']['AP'] * 100:.1f}"
+                   for label in ("test", "test/det:llvip_nms50")]
+    assert f"| {MODEL} | {' | '.join(values)} |" in md
+    assert "| hrnet_w48_udp | n/a | n/a | n/a | n/a |" in md
+    for name in ("exlpose", "orpose-depth", "posewarper", "coco"):
+        assert (repo / "results" / "paper" / f"{name}.tex").is_file()
+
+
 def test_llvip_pose_equals_pycocotools(repo: Path, first_run) -> None:
     from benchmark.datasets import get_spec
     from tests.evaluation.conftest import pycocotools_stats

@@ -94,6 +94,7 @@ EXPECTED = {
     "exlpose-baselines": 5,
     "mpii-topdown": 3,
     "mvor-topdown": 8,  # 2 models x {rgb, depth, 80x60, 64x48}
+    "llvip-pose-gray-pretrain": 40,  # 4 models x 5 COCO variants, each finetuned on thermal
 }
 
 

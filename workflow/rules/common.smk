@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 from benchmark.datasets import get_spec
 from benchmark.models.boxes import cell_box_sources
+from benchmark.reports.paper_tables import TABLES as _PAPER_TABLES
 from benchmark.models.boxes import box_sources
 from benchmark.cells import KEY_PATTERN
 from benchmark.errors import MpbenchError
@@ -37,8 +38,10 @@ CELL = {c.key: c for c in CELLS}
 TRANSFERS = transfers(config)
 DATASETS = sorted({*datasets_of(CELLS), *(t for _, t, _ in TRANSFERS)})
 EXPERIMENT = config["experiment"]
+PAPER_TABLE_NAMES = [t.name for t in _PAPER_TABLES]
 TRACKING_STAMP = f"results/mlflow/{EXPERIMENT}.ready.json"
 LEADERBOARD = expand("results/leaderboard.{ext}", ext=["md", "csv", "tex"])
+PAPER_TABLES = expand("results/paper/{name}.{ext}", name=PAPER_TABLE_NAMES, ext=["md", "tex"])
 CELL_DETECTORS = cell_detectors(config)
 # Datasets with a model evaluated on two or more modalities: their paired comparisons.
 COMPARED = sorted({c.dataset for c in CELLS

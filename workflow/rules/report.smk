@@ -39,3 +39,19 @@ rule compare_modalities:
         "mpbench compare-modalities {params.metrics} --dataset {wildcards.dataset}"
         " --bootstrap {params.bootstrap} --seed {params.seed} --out-dir results/compare"
         " > {log} 2>&1"
+
+
+rule paper_tables:
+    input:
+        cell_files("results/cells/{cell}/metrics.json"),
+    output:
+        PAPER_TABLES,
+    conda:
+        "../envs/mpbench.yaml"
+    log:
+        "logs/paper_tables.log",
+    params:
+        metrics=lambda wc, input: " ".join(f"--metrics {f}" for f in input),
+    localrule: True
+    shell:
+        "mpbench paper-tables {params.metrics} --out-dir results/paper > {log} 2>&1"
