@@ -27,6 +27,7 @@ from benchmark.models.families import (
     set_metainfo_files,
     set_num_keypoints,
     strip_pretrained,
+    walk,
 )
 from benchmark.models.metainfo import check as check_metainfo
 
@@ -135,12 +136,26 @@ def modality_overlay(cfg, adapter: Adapter, spec: DatasetSpec, modality: str,
     if not replace_loaders(cfg, load_transform(mod)):
         raise MpbenchError(f"{cfg.filename}: no LoadImage transform to replace with the "
                            f"{modality!r} loader")
+    _fill_paired_loaders(cfg, spec, data_root, train_annotations)
     overlay: dict[str, Any] = {f"{loader}.dataset.data_prefix": {"img": img_root}
                                for loader in LOADERS}
-    if not (keep_normalisation or adapter.own_normalisation):
+    if not (keep_normalisation or adapter.own_normalisation
+            or cfg.get("mpbench_own_normalisation")):
         norm = normalisation(spec, mod, data_root)
         overlay |= {f"model.data_preprocessor.{k}": v for k, v in norm.items()}
     return overlay | annotation_overlay(spec, modality, data_root, train_annotations)
+
+
+def _fill_paired_loaders(cfg, spec: DatasetSpec, data_root: Path, variant: str) -> None:
+    """A paired method's ``LoadPairedImage`` (ExLPose: the well-lit twin of each low-light
+    training image) reads the partner modality's view of the training split."""
+    for node in walk(cfg._cfg_dict):
+        if node.get("type") == "LoadPairedImage":
+            partner = spec.modality(node.get("modality", "rgb"))
+            node["ann_file"] = str(spec.modality_annotation_file(
+                spec.train_split, partner.name, data_root, variant=variant))
+            node["img_root"] = str(spec.image_root(partner.name, data_root)) + "/"
+            node["loader"] = load_transform(partner)
 
 
 #: What every composed config gets from the mpbench runtime (configs/_base_/runtime.py holds

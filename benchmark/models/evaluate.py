@@ -92,7 +92,7 @@ def _images_override(spec: DatasetSpec, eval_set: EvalSet, modality: str,
     from benchmark.models.compose import load_transform
 
     return {"img_root": str(spec.image_root(images, data_root)) + "/",
-            "loader": load_transform(spec.modality(images))}
+            "loader": load_transform(spec.modality(images)), "modality": images}
 
 
 def _score(target: Target, key: ScoreKey, gt_file: Path, pred: Path, eval_set: EvalSet,

@@ -29,7 +29,8 @@ class Adapter:
     """What one family of configs looks like."""
 
     name: str
-    estimator: str
+    #: the estimator types of the family (MMPose's, and mpbench's methods built on them)
+    estimators: tuple[str, ...]
     heads: tuple[str, ...]
     #: the head's keyword for the number of keypoints
     keypoint_key: str
@@ -63,21 +64,21 @@ _RES = {  # one GPU, the published schedule (docs/models.md lists them)
     "h": {"gpus": 1, "mem_mb": 64000, "runtime": 120 * 60},
 }
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
-    Adapter("topdown_heatmap", "TopdownPoseEstimator", ("HeatmapHead", "ViPNASHead",
-                                                        "CPMHead", "MSPNHead"),
-            "out_channels", "topdown", resources=_RES),
-    Adapter("simcc", "TopdownPoseEstimator", ("SimCCHead", "RTMCCHead"), "out_channels",
+    Adapter("topdown_heatmap", ("TopdownPoseEstimator", "ExLPoseEstimator"),
+            ("HeatmapHead", "ViPNASHead", "CPMHead", "MSPNHead"), "out_channels", "topdown",
+            resources=_RES),
+    Adapter("simcc", ("TopdownPoseEstimator",), ("SimCCHead", "RTMCCHead"), "out_channels",
             "topdown", resources=_RES),
-    Adapter("regression", "TopdownPoseEstimator", ("RLEHead", "RegressionHead",
+    Adapter("regression", ("TopdownPoseEstimator",), ("RLEHead", "RegressionHead",
                                                    "DSNTHead", "IntegralRegressionHead"),
             "num_joints", "topdown", resources=_RES),
-    Adapter("bottomup", "BottomupPoseEstimator", ("DEKRHead", "CIDHead"), "num_keypoints",
+    Adapter("bottomup", ("BottomupPoseEstimator",), ("DEKRHead", "CIDHead"), "num_keypoints",
             "bottomup", resources=_RES, fix=_dekr_fix),
     # Associative embedding predicts but cannot train in mmpose 1.3.2 (notes/models.md): zoo
     # checkpoints only.
-    Adapter("associative_embedding", "BottomupPoseEstimator", ("AssociativeEmbeddingHead",),
+    Adapter("associative_embedding", ("BottomupPoseEstimator",), ("AssociativeEmbeddingHead",),
             "num_keypoints", "bottomup", resources=_RES),
-    Adapter("onestage", "BottomupPoseEstimator", ("YOLOXPoseHead", "RTMOHead"),
+    Adapter("onestage", ("BottomupPoseEstimator",), ("YOLOXPoseHead", "RTMOHead"),
             "num_keypoints", "bottomup", own_normalisation=True, resources=_RES),
 )}
 
@@ -90,10 +91,10 @@ def family_of(cfg: Any, where: str = "model config") -> Adapter:
                            f"{sorted(ADAPTERS)}")
     adapter = ADAPTERS[declared]
     head = cfg.model.get("head", {}).get("type")
-    if cfg.model.type != adapter.estimator or head not in adapter.heads:
-        raise MpbenchError(f"{where}: declared family {declared!r} expects a "
-                           f"{adapter.estimator} with one of {list(adapter.heads)}; the config "
-                           f"has a {cfg.model.type} with {head}")
+    if cfg.model.type not in adapter.estimators or head not in adapter.heads:
+        raise MpbenchError(f"{where}: declared family {declared!r} expects one of "
+                           f"{list(adapter.estimators)} with one of {list(adapter.heads)}; the "
+                           f"config has a {cfg.model.type} with {head}")
     return adapter
 
 
@@ -101,7 +102,7 @@ def _infer(cfg: Any) -> str | None:
     """The family of a config MMPose ships (zoo cells declare none)."""
     head = cfg.model.get("head", {}).get("type")
     return next((a.name for a in ADAPTERS.values()
-                 if a.estimator == cfg.model.type and head in a.heads), None)
+                 if cfg.model.type in a.estimators and head in a.heads), None)
 
 
 def walk(node: Any, seen: set[int] | None = None) -> Iterator[dict]:

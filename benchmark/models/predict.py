@@ -79,6 +79,8 @@ def predict(work_dir: Path, checkpoint: str | None, ann_file: Path, out: Path, *
 
         data.data_prefix = {"img": images["img_root"]}
         replace_loaders(data.pipeline, images["loader"])
+        if "test_modality" in cfg.model and images.get("modality"):
+            cfg.model.test_modality = images["modality"]  # a paired method's BN set
     prefix = out.parent / (out.name.removesuffix(".keypoints.json") + ".mmpose")
     # Bottom-up and one-stage configs say how their detections are scored and suppressed
     # (``nms_mode=None``: keep the config's score_mode/nms_mode).

@@ -107,13 +107,16 @@ LIMBS = [f"{side}_{joint}" for joint in ("shoulder", "elbow", "wrist", "hip", "k
 #: tiny model's 64x96 input; CID's and YOLOX-Pose's score thresholds are 0 so that their
 #: decoders give poses from random weights).
 FIND_PEOPLE = ["cid_hrnet_w32", "yoloxpose_s"]
+#: ExLPose's LSBN+LUPI on the real ExLPose pairs (ResNet-50 at 64x96, random weights).
+EXLPOSE_METHOD = "exlpose_lsbn_lupi_r50"
 MATRIX = {
     "experiment": EXPERIMENT,
     "matrix": [{"dataset": d, "modalities": m, "models": [MODEL],
                 **({"detectors": ["tiny"]} if d == "mvor" else {}),
                 **({"transfer": TRANSFER} if d == "exlpose" else {})}
                for d, m in MODALITIES.items()]
-    + [{"dataset": "llvip_pose", "modalities": ["thermal"], "models": FIND_PEOPLE}],
+    + [{"dataset": "llvip_pose", "modalities": ["thermal"], "models": FIND_PEOPLE},
+       {"dataset": "exlpose", "modalities": ["lowlight"], "models": [EXLPOSE_METHOD]}],
     "detectors": {"tiny": TINY_DETECTOR},
     "train": {"epochs": 1, "seed": 0, "batch_size": 4, "input_size": [64, 96],
               "pretrained_backbone": False, "cfg_options": {"model.test_cfg.score_thr": 0.0,
@@ -123,7 +126,8 @@ MATRIX = {
                   "detections": {"threads": 1}},
 }
 CELLS = sorted([f"{d}/{m}/{MODEL}" for d, mods in MODALITIES.items() for m in mods]
-               + [f"llvip_pose/thermal/{m}" for m in FIND_PEOPLE])
+               + [f"llvip_pose/thermal/{m}" for m in FIND_PEOPLE]
+               + [f"exlpose/lowlight/{EXLPOSE_METHOD}"])
 SNAKE = ["snakemake", "--profile", "workflow/profiles/local", "--configfile",
          "configs/real_micro.yaml", "--cores", "2"]
 #: The scores each cell must have: every evaluation set x box source (labels of metrics.json).
@@ -406,6 +410,32 @@ def test_bottom_up_and_one_stage_cells_find_people(repo: Path, first_run) -> Non
             assert {p["image_id"] for p in preds} <= {i["id"] for i in gt["images"]}
             ref = pycocotools_stats(gt, preds, sigmas)
             assert score["stats"]["AP"] == pytest.approx(ref[0], abs=1e-12), (model, label)
+
+
+def test_exlpose_method_trains_on_pairs_and_scores_every_split(repo: Path,
+                                                                first_run) -> None:
+    """LSBN+LUPI trained on the real low-light/well-lit pairs (its LUPI term logged), scored
+    on every ExLPose set; the WL set goes through the well-lit BN set (its predictions differ
+    from LL-A's on the same persons), each score equal to xtcocotools."""
+    from mlflow.tracking import MlflowClient
+
+    from tests.evaluation.test_crowdpose import NAMES, xtcocotools_crowd
+
+    metrics = _metrics(repo, "exlpose", "lowlight", EXLPOSE_METHOD)
+    assert set(metrics["scores"]) == EXPECTED_SCORES["exlpose"]["lowlight"]
+    config = (repo / "work_dirs/exlpose/lowlight" / EXLPOSE_METHOD / "config.py").read_text()
+    assert "LoadPairedImage" in config and "data/exlpose/processed/annotations/rgb/train.json" \
+        in config
+    client = MlflowClient(f"sqlite:///{repo / 'results' / 'mlflow' / 'mlflow.db'}")
+    run = client.get_run(metrics["run_id"])
+    assert run.data.metrics["train/loss_lupi"] > 0 and "train/loss_kpt_wl" in run.data.metrics
+    ll_a = _files(repo, metrics["scores"]["test_ll_a"])[1]
+    wl = _files(repo, metrics["scores"]["test_wl"])[1]
+    assert [p["keypoints"] for p in ll_a] != [p["keypoints"] for p in wl]
+    for label, score in metrics["scores"].items():
+        _, preds = _files(repo, score)
+        ref = xtcocotools_crowd(repo / score["gt_file"], preds)
+        assert [score["stats"][n] for n in NAMES] == pytest.approx(list(ref), abs=1e-12), label
 
 
 def test_paper_tables_show_the_fixture_cells(repo: Path, first_run) -> None:

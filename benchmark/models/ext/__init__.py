@@ -10,8 +10,16 @@
   seeded dataset, checkpoint hook).
 - :mod:`.psa`: ``PolarizedSelfAttention`` (Liu et al. 2021, sequential/parallel) and
   ``PSAHRNet``, an HRNet backbone with PSA inside the BASIC residual blocks of stages 2-4.
+- :mod:`.exlpose`: ExLPose's method (Lee et al. 2023): lighting-specific BatchNorm, the LUPI
+  loss, ``ExLPoseEstimator`` and the paired low-light/well-lit transforms.
 
 New families' registered modules (heads, necks, estimators) go in further modules here.
 """
 
-from benchmark.models.ext import hooks, preemption, psa, transforms  # noqa: F401 - registration
+from benchmark.models.ext import (  # noqa: F401 - registration
+    exlpose,
+    hooks,
+    preemption,
+    psa,
+    transforms,
+)
