@@ -80,7 +80,8 @@ TABLES: tuple[PaperTable, ...] = (
             ("LL-N", "test_ll_n"), ("LL-H", "test_ll_h"), ("LL-E", "test_ll_e"),
             ("LL-A", "test_ll_a"), ("WL", "test_wl"), ("A7M3", "test_ocn_a7m3"),
             ("RICOH3", "test_ocn_ricoh3"))),
-        expected=("hrnet_w32", "simplebaseline_r50"),
+        expected=("simplebaseline_r50", "simplebaseline_r50~wl-then-ll", "exlpose_lsbn_r50",
+                  "exlpose_lsbn_lupi_r50"),
         published=(Published("HRNet-W32 (mmpose)", "MMPose model zoo, ExLPose LL-A",
                              {"LL-A": 40.1}),),
         note="Cells trained on well-lit images (rgb) are scored on the LL sets through their "

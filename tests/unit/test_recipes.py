@@ -95,6 +95,7 @@ EXPECTED = {
     "mpii-topdown": 3,
     "mvor-topdown": 8,  # 2 models x {rgb, depth, 80x60, 64x48}
     "llvip-pose-gray-pretrain": 40,  # 4 models x 5 COCO variants, each finetuned on thermal
+    "exlpose": 5,  # baselines (LL, WL, WL->LL) + LSBN + LSBN+LUPI on ResNet-50
 }
 
 
