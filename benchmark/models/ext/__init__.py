@@ -12,13 +12,17 @@
   ``PSAHRNet``, an HRNet backbone with PSA inside the BASIC residual blocks of stages 2-4.
 - :mod:`.exlpose`: ExLPose's method (Lee et al. 2023): lighting-specific BatchNorm, the LUPI
   loss, ``ExLPoseEstimator`` and the paired low-light/well-lit transforms.
+- :mod:`.paf`: part affinity fields (OpenPose's codec and greedy decoding), for DepthPose.
+- :mod:`.depth_sr`: DepthPose's x8 super-resolution branch for low-resolution depth.
 
 New families' registered modules (heads, necks, estimators) go in further modules here.
 """
 
 from benchmark.models.ext import (  # noqa: F401 - registration
+    depth_sr,
     exlpose,
     hooks,
+    paf,
     preemption,
     psa,
     transforms,
