@@ -191,20 +191,17 @@ def model_top_down(model: str) -> bool:
 
 def cell_resources(config: dict[str, Any], entries: dict[Cell, list[int]],
                    cell: Cell) -> dict[str, dict[str, int]]:
-    """The train and evaluate jobs' resources of a cell: the matrix's ``resources`` section,
-    then the model's family and size (training), then the matrix entry's ``resources``."""
+    """The train and evaluate jobs' resources of a cell, each layer overriding the one before:
+    defaults, the model's family and size (training; its GPUs also for evaluation), the
+    matrix's ``resources`` section, the matrix entry's ``resources``."""
     base = config.get("resources") or {}
     own = entry_option(config, entries, cell, "resources", {})
     model = model_resources(cell.model) if cell.train else {}
     out = {}
     for rule in ("train", "evaluate"):
         values = {"gpus": 1, "threads": 1, "mem_mb": 4000, "runtime": 60}
-        values |= dict(base.get(rule) or {})
-        if rule == "train":
-            values |= model
-        else:
-            values["gpus"] = model.get("gpus", values["gpus"])
-        out[rule] = values | dict(own.get(rule) or {})
+        values |= model if rule == "train" else {"gpus": model.get("gpus", 1)}
+        out[rule] = values | dict(base.get(rule) or {}) | dict(own.get(rule) or {})
     return out
 
 

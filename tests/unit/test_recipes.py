@@ -84,6 +84,10 @@ def test_resources_come_from_the_model_with_entry_overrides(monkeypatch) -> None
                                                     "mem_mb": _RES["l"]["mem_mb"],
                                                     "runtime": 30}
     assert res["demo/rgb/hrnet_w48"]["evaluate"]["mem_mb"] == 9000
+    # a value set in the matrix's resources section overrides every model's
+    config["resources"]["train"]["mem_mb"] = 1500
+    assert cell_resources(config, entries, next(c for c in entries if c.key ==
+                                                "demo/rgb/hrnet_w48"))["train"]["mem_mb"] == 1500
 
 
 #: The cells each named benchmark must list (issue: `mpbench matrix <name>`).
