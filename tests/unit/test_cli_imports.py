@@ -19,6 +19,8 @@ HEAVY = ("pandas", "scipy", "torch", "mlflow", "mmengine", "mmcv", "mmpose", "sk
          "matplotlib", "cv2", "shapely", "pycocotools", "xtcocotools", "faster_coco_eval")
 #: What registering the ``qa`` subcommand may load of the QA package: the package (whose
 #: public names load on first use) and the registration module with its config defaults.
+#: The cell commands' parser module (and its package, a docstring) load for every command.
+MODELS_REGISTRATION = {"benchmark.models", "benchmark.models.cli"}
 QA_REGISTRATION = {"benchmark.qa", "benchmark.qa.cli", "benchmark.qa.config"}
 
 PROBE = """
@@ -65,7 +67,9 @@ def test_eval_commands_load_no_heavy_stack_and_no_qa_pipeline(case: str) -> None
     assert heavy_in(modules) == []
     qa = {m for m in modules if m == "benchmark.qa" or m.startswith("benchmark.qa.")}
     assert qa <= QA_REGISTRATION, sorted(qa - QA_REGISTRATION)
-    for stage in ("benchmark.models", "benchmark.tracking", "benchmark.reports",
+    models = {m for m in modules if m == "benchmark.models" or m.startswith("benchmark.models.")}
+    assert models <= MODELS_REGISTRATION, sorted(models - MODELS_REGISTRATION)
+    for stage in ("benchmark.tracking", "benchmark.reports",
                   "benchmark.modalities", "benchmark.workflow"):
         assert not any(m == stage or m.startswith(stage + ".") for m in modules), stage
 
