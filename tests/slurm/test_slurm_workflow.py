@@ -129,7 +129,7 @@ def _cells_in(slurm_log: Path) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for rule, wc in re.findall(r"rule (\w+):\n(?:\s+\w+: .*\n)*?\s+wildcards: (.*)\n", text):
         w = dict(kv.split("=", 1) for kv in wc.split(", "))
-        found.setdefault(f"{w['dataset']}/{w['modality']}/{w['model']}", set()).add(rule)
+        found.setdefault(w["cell"], set()).add(rule)  # one wildcard: the cell's key
     return found
 
 
