@@ -162,7 +162,9 @@ def count_gflops(model: Any, width: int, height: int) -> tuple[float | None, str
                and not isinstance(modules.get(n.rpartition(".")[0]), torch.nn.MultiheadAttention)]
     top = sorted(n for n in skipped if not any(n.startswith(p + ".") for p in skipped))
     if top:
-        notes.append("not in the tensor forward (run at predict): " + ", ".join(top))
+        shown = ", ".join(top[:4]) + (f" and {len(top) - 4} more" if len(top) > 4 else "")
+        notes.append("not in the tensor forward (run at predict, or the other lighting's "
+                     f"BN set): {shown}")
     return total / 1e9, "; ".join(notes)
 
 
