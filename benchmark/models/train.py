@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.cells import Cell
+from benchmark.fileio import write_text_atomic
 
 SUMMARY = "train_summary.json"
 
@@ -140,11 +141,9 @@ def train_cell(cell: Cell, *, overrides: dict[str, Any] | None = None,
     identity = {"config_digest": digest, "data_version": data_version(cell.dataset)}
 
     summary_path = work_dir / SUMMARY
-    if summary_path.is_file():
-        done = json.loads(summary_path.read_text())
-        if ({k: done.get(k) for k in identity} == identity
-                and Path(done["checkpoint"]).is_file()):
-            return done  # finished before: nothing to do
+    done = _finished(summary_path, identity)
+    if done is not None:
+        return done  # finished before: nothing to do
 
     _check_inputs(cfg)
     retire_other_identity(work_dir, identity)
@@ -194,9 +193,7 @@ def train_cell(cell: Cell, *, overrides: dict[str, Any] | None = None,
                                   for k, v in val.items()})
     runs.log_artifact(run_id, str(work_dir / "config.py"), "config")
     runs.set_tags(run_id, {runs.TAG_STATE: "trained"})
-    tmp = summary_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    tmp.replace(summary_path)
+    write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
     return summary
 
 
@@ -219,10 +216,9 @@ def prepare_evaluate_only(cell: Cell, *, overrides: dict[str, Any] | None = None
     digest = config_digest(cfg)
     identity = {"config_digest": digest, "data_version": data_version(cell.dataset)}
     summary_path = work_dir / cell.summary_path.name
-    if summary_path.is_file():
-        done = json.loads(summary_path.read_text())
-        if {k: done.get(k) for k in identity} == identity and Path(done["checkpoint"]).is_file():
-            return done
+    done = _finished(summary_path, identity)
+    if done is not None:
+        return done
     _check_inputs(cfg, splits=("test_dataloader",))
     checkpoint = work_dir / "checkpoint.pth"
     fit(cfg.model, source, checkpoint, need_head=True)
@@ -237,10 +233,19 @@ def prepare_evaluate_only(cell: Cell, *, overrides: dict[str, Any] | None = None
     summary = {"cell": cell.key, "run_id": run_id, **identity, "checkpoint": str(checkpoint),
                "epochs": 0, "evaluate_only": True, "init": cfg.mpbench.get("init"),
                "family": cfg.mpbench.get("family")}
-    tmp = summary_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    tmp.replace(summary_path)
+    write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _finished(summary_path: Path, identity: dict[str, str]) -> dict[str, Any] | None:
+    """The summary of a cell finished before with this identity (and its checkpoint still
+    there), else None."""
+    if not summary_path.is_file():
+        return None
+    done = json.loads(summary_path.read_text())
+    if {k: done.get(k) for k in identity} == identity and Path(done["checkpoint"]).is_file():
+        return done
+    return None
 
 
 def checkpoint_interval(overrides: dict[str, Any] | None) -> int:
