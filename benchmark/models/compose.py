@@ -38,16 +38,17 @@ IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
 
 
-def dataset_overlay(cfg, adapter: Adapter, spec: DatasetSpec,
+def dataset_overlay(cfg, adapter: Adapter, spec: DatasetSpec, modality: str,
                     repo_root: Path | None = None) -> dict[str, Any]:
-    """Keypoint metadata, derived from the dataset spec, where the model's family keeps it."""
+    """Keypoint metadata, derived from the dataset spec, where the model's family keeps it
+    (and the family's own rewrites for the dataset and modality)."""
     meta_file = check_metainfo(spec.name, repo_root)
     meta_path = str(meta_file.relative_to(repo_root or Path.cwd()))
     metainfo = {"from_file": meta_path}
     set_num_keypoints(cfg, adapter, spec.layout.num_keypoints)
     set_metainfo_files(cfg, meta_path)
     if adapter.fix is not None:
-        adapter.fix(cfg, spec.layout.num_keypoints, spec.layout.name)
+        adapter.fix(cfg, spec, spec.modality(modality))
     overlay: dict[str, Any] = {}
     for loader in LOADERS:
         data = cfg[loader].dataset
@@ -207,7 +208,7 @@ def compose(cell: Cell, *, data_root: Path = Path("data"), work_dir: Path | None
     if overrides.get("pretrained_backbone") is False:
         strip_pretrained(cfg)
     flat = runtime_overlay(cfg)
-    flat |= dataset_overlay(cfg, adapter, spec, repo_root)
+    flat |= dataset_overlay(cfg, adapter, spec, cell.modality, repo_root)
     flat |= modality_overlay(cfg, adapter, spec, cell.modality, data_root,
                              overrides.get("annotations") or "qa",
                              keep_normalisation=not cell.train)

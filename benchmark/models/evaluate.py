@@ -171,6 +171,9 @@ def evaluate_cell(cell: Cell, *, work_dir: Path | None = None,
             scores |= _score_set(goal, cell, eval_set, work_dir, out_dir, summary,
                                  annotations, detectors, released_detections, bootstrap, seed,
                                  device, data_root)
+            if goal.transfer is None and eval_set.images in (None, modality):
+                scores |= _score_propagation(goal, eval_set, work_dir, out_dir, summary,
+                                             bootstrap, seed, data_root)
         except (MpbenchError, FileNotFoundError, ValueError) as exc:
             failures.append(f"{eval_set.name}: {exc}")
     if failures:
@@ -249,6 +252,39 @@ def _score_set(target: Target, cell: Cell, eval_set: EvalSet, work_dir: Path,
             print(f"{cell.key} {key.label}: {spec.protocol} "
                   f"{out[key.label]['stats'].get(_headline(spec))}", file=sys.stderr)
     return out
+
+
+#: Box source label of a video cell's propagated poses (benchmark.models.propagate).
+PROPAGATION = "prop"
+
+
+def _score_propagation(target: Target, eval_set: EvalSet, work_dir: Path, out_dir: Path,
+                       summary: dict[str, Any], bootstrap: int, seed: int,
+                       data_root: Path) -> dict[str, dict[str, Any]]:
+    """A PoseWarper cell (its config's ``mpbench_propagation``) also propagates the split's
+    sparse labels to their neighbouring frames; scored on those frames' own labels as
+    ``<set>/prop``. Nothing when the config has no propagation or the split no target."""
+    from mmengine.config import Config
+
+    options = Config.fromfile(str(work_dir / "config.py")).get("mpbench_propagation")
+    if not options:
+        return {}
+    from benchmark.models.propagate import propagate_split
+
+    spec = target.spec
+    gt_file = spec.modality_annotation_file(eval_set.split, target.modality, data_root,
+                                            variant="official")
+    stem = out_dir / "predictions" / f"{eval_set.name}.{PROPAGATION}"
+    done = propagate_split(work_dir, summary["checkpoint"], gt_file,
+                           Path(f"{stem}.keypoints.json"), Path(f"{stem}.gt.json"), **options)
+    if done is None:
+        print(f"{eval_set.name}: no frame within reach of a sparse label: no propagation "
+              "score", file=sys.stderr)
+        return {}
+    pred, targets_gt = done
+    key = ScoreKey(eval_set.name, PROPAGATION)
+    note = {"propagation": dict(options), "propagated_from": str(gt_file)}
+    return {key.label: _score(target, key, targets_gt, pred, eval_set, bootstrap, seed, note)}
 
 
 def _headline(spec: DatasetSpec) -> str:

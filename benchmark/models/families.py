@@ -14,6 +14,7 @@ another family.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,19 +42,51 @@ class Adapter:
     #: SLURM resources by model size (``gpus``, ``mem_mb``, ``runtime`` minutes), for the full
     #: published schedule on one GPU
     resources: dict[str, dict[str, int]] = field(default_factory=dict)
-    #: family-specific rewrites (``fix(cfg, num_keypoints, layout_name)``)
-    fix: Callable[[Any, int, str], None] | None = None
+    #: family-specific rewrites for a dataset and modality (``fix(cfg, spec, modality)``:
+    #: a ``DatasetSpec`` and a ``ModalitySpec``)
+    fix: Callable[[Any, Any, Any], None] | None = None
 
     @property
     def top_down(self) -> bool:
         return self.data_mode == "topdown"
 
 
-def _dekr_fix(cfg: Any, num_keypoints: int, layout: str) -> None:
+def _dekr_fix(cfg: Any, spec: Any, modality: Any) -> None:
     """DEKR's keypoint rescoring net is trained on COCO's 17 joints and limb pairs: another
     layout has no rescoring (as MMPose's note in the config says)."""
-    if layout != "coco17" and "rescore_cfg" in cfg.model.head:
+    if spec.layout.name != "coco17" and "rescore_cfg" in cfg.model.head:
         cfg.model.head.rescore_cfg = None
+
+
+def _paf_fix(cfg: Any, spec: Any, modality: Any) -> None:
+    """DepthPose (benchmark.models.ext.depthpose): the fields follow the dataset's skeleton;
+    depth is read as one channel; the super-resolution branch undoes the modality's own
+    subsampling factor (its heatmaps are at the low-resolution size) and reconstructs the
+    modality it was derived from."""
+    backbone = cfg.model.backbone
+    backbone.in_channels = 1 if modality.channels == 1 else 3
+    w, h = _input_size(cfg)
+    if backbone.get("sr"):
+        factor = modality.downsample
+        if factor <= 1 or modality.derived_from is None:
+            raise MpbenchError(f"{cfg.filename}: the super-resolution branch needs a "
+                               f"low-resolution modality; {spec.name}/{modality.name} is at "
+                               f"full resolution")
+        if w % factor or h % factor:
+            raise MpbenchError(f"{cfg.filename}: input {w}x{h} is not a multiple of "
+                               f"{modality.name}'s factor {factor}")
+        backbone.sr_factor = factor
+        heatmap_size = (w // factor, h // factor)
+    else:
+        heatmap_size = (w // 8, h // 8)  # the VGG trunk's three poolings
+    for node in walk(cfg._cfg_dict):
+        if node.get("type") == "PartAffinityFieldLabel":
+            node["limbs"] = [list(limb) for limb in spec.layout.skeleton_indices]
+            node["heatmap_size"] = heatmap_size
+        if node.get("type") == "LoadPairedImage":
+            node["modality"] = modality.derived_from
+        if node.get("type") == "BottomupResize":  # the padded input still pools exactly
+            node["size_factor"] = math.lcm(8, int(backbone.get("sr_factor") or 8))
 
 
 _RES = {  # one GPU, the published schedule (docs/models.md lists them)
@@ -64,7 +97,8 @@ _RES = {  # one GPU, the published schedule (docs/models.md lists them)
     "h": {"gpus": 1, "mem_mb": 64000, "runtime": 120 * 60},
 }
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
-    Adapter("topdown_heatmap", ("TopdownPoseEstimator", "ExLPoseEstimator"),
+    Adapter("topdown_heatmap", ("TopdownPoseEstimator", "ExLPoseEstimator",
+                                "PoseWarperEstimator"),
             ("HeatmapHead", "ViPNASHead", "CPMHead", "MSPNHead"), "out_channels", "topdown",
             resources=_RES),
     Adapter("simcc", ("TopdownPoseEstimator",), ("SimCCHead", "RTMCCHead"), "out_channels",
@@ -78,6 +112,9 @@ ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
     # checkpoints only.
     Adapter("associative_embedding", ("BottomupPoseEstimator",), ("AssociativeEmbeddingHead",),
             "num_keypoints", "bottomup", resources=_RES),
+    # DepthPose (ORPose-Depth): OpenPose's part affinity fields, on depth
+    Adapter("paf", ("DepthPoseEstimator",), ("PAFHead",), "num_keypoints", "bottomup",
+            own_normalisation=True, resources=_RES, fix=_paf_fix),
     Adapter("onestage", ("BottomupPoseEstimator",), ("YOLOXPoseHead", "RTMOHead"),
             "num_keypoints", "bottomup", own_normalisation=True, resources=_RES),
 )}

@@ -76,8 +76,17 @@ def config_names() -> list[str]:
 
 
 def dataset_for(name: str, default: str = "coco") -> str:
-    """MPII-only recipes (``*_256x256``) compose for MPII, the CPU demo model for the demo."""
+    """MPII-only recipes (``*_256x256``) compose for MPII, the CPU demo model for the demo,
+    DepthPose for MVOR (its depth study)."""
+    if name.startswith("depthpose"):
+        return "mvor"
     return "mpii" if name.endswith("_256x256") else "demo" if name == "tiny_hrnet" else default
+
+
+def modality_for(name: str) -> str:
+    """The modality a config is composed for: DepthPose reads 1-channel depth, its SR variant
+    low-resolution depth (80x60); the others colour."""
+    return {"depthpose": "depth", "depthpose_sr": "depth_80x60"}.get(name, "rgb")
 
 
 def recipe_batch(path: Path) -> str | None:
@@ -163,8 +172,8 @@ def count_gflops(model: Any, width: int, height: int) -> tuple[float | None, str
     top = sorted(n for n in skipped if not any(n.startswith(p + ".") for p in skipped))
     if top:
         shown = ", ".join(top[:4]) + (f" and {len(top) - 4} more" if len(top) > 4 else "")
-        notes.append("not in the tensor forward (run at predict, or the other lighting's "
-                     f"BN set): {shown}")
+        notes.append("not in the tensor forward (run at predict, in training only, or the "
+                     f"other lighting's BN set): {shown}")
     return total / 1e9, "; ".join(notes)
 
 
@@ -188,8 +197,8 @@ def model_rows(names: list[str] | None = None, dataset: str = "coco",
     for i, name in enumerate(names, 1):
         start = time.perf_counter()
         ds = dataset_for(name, dataset)
-        cfg = compose(Cell(ds, "rgb", name), overrides={"pretrained_backbone": False},
-                      repo_root=REPO)
+        cfg = compose(Cell(ds, modality_for(name), name),
+                      overrides={"pretrained_backbone": False}, repo_root=REPO)
         adapter = family_of(cfg, name)
         width, height = input_size(cfg)
         with warnings.catch_warnings():

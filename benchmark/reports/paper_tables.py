@@ -13,7 +13,7 @@ never mixed with measured values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from benchmark.fileio import write_text_atomic
@@ -48,10 +48,14 @@ class PaperTable:
     columns: tuple[Column, ...]
     #: rows are (model, modality) when True, else the model (columns name the modality)
     rows_by_modality: bool = True
-    #: the models the paper's named benchmark lists: rows even before they have run
+    #: the models (``model`` or, by modality, ``model/modality``) the paper's named benchmark
+    #: lists: rows even before they have run
     expected: tuple[str, ...] = ()
     published: tuple[Published, ...] = field(default_factory=tuple)
     note: str = ""
+    #: further rows per (model, modality): (row suffix, box source) for the cells scored
+    #: with that source, e.g. PoseWarper's propagated poses (``prop``)
+    variants: tuple[tuple[str, str], ...] = ()
 
 
 def _mvor_columns() -> tuple[Column, ...]:
@@ -88,7 +92,10 @@ TABLES: tuple[PaperTable, ...] = (
              "well-lit partners; WL and the OCN cameras exist for low-light cells only."),
     PaperTable(
         "orpose-depth", "ORPose-Depth (MVOR): PCK@0.2 per joint group and input", "mvor",
-        _mvor_columns(), expected=("hrnet_w32", "simplebaseline_r50"),
+        _mvor_columns(),
+        expected=tuple(f"{m}/{mod}" for m, mods in (
+            ("depthpose", ("depth", "depth_80x60", "depth_64x48", "rgb")),
+            ("depthpose_sr", ("depth_80x60", "depth_64x48"))) for mod in mods),
         published=(
             Published("DepthPose 80x60", "ORPose-Depth paper",
                       {"Head": 84.3, "Shoulder": 83.8, "Hip": 55.3, "Elbow": 69.9,
@@ -97,10 +104,18 @@ TABLES: tuple[PaperTable, ...] = (
             Published("OpenPose (colour)", "ORPose-Depth paper", {"Mean": 57.1}),
             Published("AlphaPose (colour)", "ORPose-Depth paper", {"Mean": 76.2}),
             Published("RTPose (colour)", "ORPose-Depth paper", {"Mean": 73.8})),
-        note="Rows: model and input (depth at full resolution, 80x60, 64x48; rgb = colour)."),
+        note="Rows: model and input (depth at full resolution, 80x60, 64x48; rgb = colour); "
+             "depthpose_sr = DepthPose with its super-resolution branch (the paper's "
+             "method), depthpose on low resolution = without SR (the mvor-depth "
+             "benchmark)."),
     PaperTable(
         "posewarper", "PoseWarper (PoseTrack18 val): per-joint AP and Total", "posetrack18",
-        _joint_columns(), expected=("hrnet_w48",),
+        _joint_columns(), expected=("hrnet_w48_384x288", "posewarper_hrnet_w48"),
+        variants=((" propagation", "prop"),),
+        note="Rows: frame-wise models and PoseWarper's temporal aggregation (+-2 frames) on "
+             "the val set with GT boxes; 'propagation' rows: every 7th labelled frame's poses "
+             "warped to the labelled frames within +-3, scored on those frames (the "
+             "posetrack benchmark).",
         published=(
             Published("PoseWarper", "PoseWarper paper, PoseTrack18 val", {"Total": 79.7}),
             Published("PoseWarper (PoseTrack17 val)", "PoseWarper paper", {"Total": 81.2}),
@@ -146,12 +161,21 @@ def table_rows(table: PaperTable, cells: list[CellMetrics]) -> list[tuple[str, l
     if table.rows_by_modality:
         keys = sorted({(c.data["model"], c.data["modality"]) for c in mine})
         models = {m for m, _ in keys}
-        keys += [(m, "-") for m in table.expected if m not in models]
+        for entry in table.expected:  # "model" or "model/modality"
+            model, _, modality = entry.partition("/")
+            if (modality and (model, modality) not in keys) or (not modality
+                                                               and model not in models):
+                keys.append((model, modality or "-"))
         for model, modality in keys:
             found = [c for c in mine if (c.data["model"], c.data["modality"]) == (model,
                                                                                  modality)]
             values = [_value(found[0], col) if found else None for col in table.columns]
             rows.append((f"{model} ({modality})", [_fmt(v) for v in values]))
+            for suffix, boxes in table.variants:
+                if found and any(s["boxes"] == boxes for s in found[0].data["scores"].values()):
+                    values = [_value(found[0], replace(col, boxes=boxes))
+                              for col in table.columns]
+                    rows.append((f"{model} ({modality}){suffix}", [_fmt(v) for v in values]))
     else:
         models = sorted({c.data["model"] for c in mine} | set(table.expected))
         for model in models:

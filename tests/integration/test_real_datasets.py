@@ -78,7 +78,7 @@ BIN = Path(sys.executable).parent
 EXPERIMENT = "real_micro"
 MODEL = "tiny_hrnet"
 MODALITIES = {"llvip_pose": ["thermal", "rgb"], "exlpose": ["lowlight", "rgb"],
-              "mvor": ["depth"], "mpii": ["rgb"], "posetrack18": ["rgb"]}
+              "mvor": ["depth"], "mpii": ["rgb"], "posetrack18": ["rgb"], "coco": ["gray"]}
 DATASETS = list(MODALITIES)
 #: MVOR's ground truth restricted to this many posed images per (day, camera).
 MVOR_PER_CAMERA = 4
@@ -109,6 +109,19 @@ LIMBS = [f"{side}_{joint}" for joint in ("shoulder", "elbow", "wrist", "hip", "k
 FIND_PEOPLE = ["cid_hrnet_w32", "yoloxpose_s"]
 #: ExLPose's LSBN+LUPI on the real ExLPose pairs (ResNet-50 at 64x96, random weights).
 EXLPOSE_METHOD = "exlpose_lsbn_lupi_r50"
+#: DepthPose with its super-resolution branch on MVOR depth subsampled to 80x60 (the copy's
+#: depth images draw the GT persons), at 64x96: the SR branch sees 8x12. Its decoding
+#: thresholds are below any value (``test_cfg.paf_decode``) so that one epoch's maps (mostly
+#: negative) give people.
+DEPTHPOSE = ("depth_80x60", "depthpose_sr")
+#: The LLVIP-Pose grayscale-pretraining chain in two links: the COCO sample's grayscale
+#: variant, then LLVIP-Pose thermal finetuned from its checkpoint (``init: {cell: ...}``).
+CHAIN = {"dataset": "llvip_pose", "modalities": ["thermal"], "models": [MODEL],
+         "init": {"cell": f"coco/gray/{MODEL}", "name": "coco-gray"}}
+CHAINED = f"llvip_pose/thermal/{MODEL}~coco-gray"
+#: PoseWarper on the PoseTrack18 copy (HRNet-W48 and its neck at 64x96, random weights): the
+#: labelled frames' supporting frames clamp to themselves (the release has no neighbours).
+POSEWARPER = "posewarper_hrnet_w48"
 MATRIX = {
     "experiment": EXPERIMENT,
     "matrix": [{"dataset": d, "modalities": m, "models": [MODEL],
@@ -116,18 +129,23 @@ MATRIX = {
                 **({"transfer": TRANSFER} if d == "exlpose" else {})}
                for d, m in MODALITIES.items()]
     + [{"dataset": "llvip_pose", "modalities": ["thermal"], "models": FIND_PEOPLE},
-       {"dataset": "exlpose", "modalities": ["lowlight"], "models": [EXLPOSE_METHOD]}],
+       {"dataset": "exlpose", "modalities": ["lowlight"], "models": [EXLPOSE_METHOD]},
+       {"dataset": "mvor", "modalities": [DEPTHPOSE[0]], "models": [DEPTHPOSE[1]]}, CHAIN,
+       {"dataset": "posetrack18", "modalities": ["rgb"], "models": [POSEWARPER]}],
     "detectors": {"tiny": TINY_DETECTOR},
     "train": {"epochs": 1, "seed": 0, "batch_size": 4, "input_size": [64, 96],
-              "pretrained_backbone": False, "cfg_options": {"model.test_cfg.score_thr": 0.0,
-                                                     "model.test_cfg.score_threshold": 0.0}},
+              "pretrained_backbone": False, "cfg_options": {
+                  "model.test_cfg.score_thr": 0.0, "model.test_cfg.score_threshold": 0.0,
+                  "model.test_cfg.paf_decode": {"peak_thr": -1.0, "paf_thr": -1.0,
+                                                "min_above": 0.0, "min_score": -1.0}}},
     "evaluate": {"bootstrap": 10, "seed": 0},
     "resources": {"train": {"threads": 1}, "evaluate": {"threads": 1},
                   "detections": {"threads": 1}},
 }
 CELLS = sorted([f"{d}/{m}/{MODEL}" for d, mods in MODALITIES.items() for m in mods]
                + [f"llvip_pose/thermal/{m}" for m in FIND_PEOPLE]
-               + [f"exlpose/lowlight/{EXLPOSE_METHOD}"])
+               + [f"exlpose/lowlight/{EXLPOSE_METHOD}", f"mvor/{DEPTHPOSE[0]}/{DEPTHPOSE[1]}",
+                  CHAINED, f"posetrack18/rgb/{POSEWARPER}"])
 SNAKE = ["snakemake", "--profile", "workflow/profiles/local", "--configfile",
          "configs/real_micro.yaml", "--cores", "2"]
 #: The scores each cell must have: every evaluation set x box source (labels of metrics.json).
@@ -141,10 +159,12 @@ EXPECTED_SCORES = {
     "mvor": {"depth": {"test", "test/det:tiny", "all", "all/det:tiny"}},
     "mpii": {"rgb": {"val"}},
     "posetrack18": {"rgb": {"val"}},
+    "coco": {"gray": {"val", "val/det:hrnet_ap56"}},
 }
 HEADINGS = {"llvip_pose": "## llvip_pose (coco: AP)", "exlpose": "## exlpose (crowdpose: AP)",
             "mvor": "## mvor (mvor-pck: Mean)", "mpii": "## mpii (mpii-pckh: Mean)",
-            "posetrack18": "## posetrack18 (posetrack-map: Total)"}
+            "posetrack18": "## posetrack18 (posetrack-map: Total)",
+            "coco": "## coco (coco: AP)"}
 
 
 if not _stack_available():
@@ -166,7 +186,7 @@ def _builders() -> dict:
             "mvor": functools.partial(up._mvor_release, per_camera=MVOR_PER_CAMERA,
                                       size=MVOR_IMAGE_SIZE),
             "mpii": functools.partial(up._mpii_release, val_persons=MPII_VAL_PERSONS),
-            "posetrack18": up._posetrack_release}
+            "posetrack18": up._posetrack_release, "coco": up._coco_release}
 
 
 def _params(values: dict) -> None:
@@ -362,6 +382,106 @@ def test_mvor_cell_predicts_its_ten_joints_scored_like_the_reference(repo: Path,
     assert {i["day_id"] for i in test["images"]} == {4}
     assert {i["day_id"] for i in full["images"]} == {1, 2, 3, 4}
     assert len(full["images"]) == 12 * MVOR_PER_CAMERA
+
+
+def test_depthpose_trains_its_super_resolution_and_scores_ten_joints(repo: Path,
+                                                                      first_run) -> None:
+    """DepthPose+SR on the 80x60 depth: the factor and the partner modality come from the
+    spec, the reconstruction loss is logged, and the people it finds (10 joints) are scored
+    on both MVOR sets like the reference; the ORPose-Depth table has its row."""
+    from mlflow.tracking import MlflowClient
+    from mmengine.config import Config
+
+    from tests.evaluation import references
+
+    modality, model = DEPTHPOSE
+    cfg = Config.fromfile(str(repo / "work_dirs/mvor" / modality / model / "config.py"))
+    assert cfg.model.backbone.sr_factor == 8 and cfg.model.head.decoder.heatmap_size == (8, 12)
+    assert cfg.model.head.num_keypoints == 10 and len(cfg.model.head.decoder.limbs) == 10
+    paired = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == "LoadPairedImage"]
+    assert paired[0].ann_file == "data/mvor/processed/annotations/depth/train.json"
+    metrics = _metrics(repo, "mvor", modality, model)
+    run = MlflowClient(f"sqlite:///{repo / 'results' / 'mlflow' / 'mlflow.db'}").get_run(
+        metrics["run_id"])
+    assert {"train/loss_sr", "train/loss_paf", "train/loss_heatmap"} <= set(run.data.metrics)
+    assert set(metrics["scores"]) == {"test", "all"}
+    for label, score in metrics["scores"].items():
+        gt, preds = _files(repo, score)
+        assert preds and all(len(p["keypoints"]) == 30 for p in preds), label
+        assert score["stats"] == pytest.approx(references.mvor_pck(gt, preds, layout="mvor10"),
+                                               abs=1e-9), label
+    md = (repo / "results" / "paper" / "orpose-depth.md").read_text()
+    stats = metrics["scores"]["test"]["stats"]
+    factor = 100 if metrics["scale"] == "fraction" else 1
+    row = " | ".join(f"{stats[g] * factor:.1f}" for g in ("Head", "Shoulder", "Hip", "Elbow",
+                                                        "Wrist", "Mean"))
+    assert f"| {model} ({modality}) | {row} |" in md
+    assert "| depthpose (depth_64x48) | n/a |" in md
+
+
+def test_chain_finetunes_thermal_from_the_coco_gray_checkpoint(repo: Path,
+                                                               first_run) -> None:
+    """Two links: the COCO sample's grayscale variant trains first; the LLVIP-Pose thermal
+    cell starts from its checkpoint (same sha256 in the summary and MLflow, the backbone
+    tensors loaded as trained), is scored on every LLVIP-Pose set, and has its own row in the
+    LLVIP-Pose table next to the from-scratch cell."""
+    import torch
+    from mlflow.tracking import MlflowClient
+
+    upstream = json.loads((repo / "work_dirs/coco/gray" / MODEL / "train_summary.json")
+                          .read_text())
+    cfg = (repo / "work_dirs/coco/gray" / MODEL / "config.py").read_text()
+    assert "data/coco/processed/gray/" in cfg  # the first link read the grayscale images
+    down = json.loads((repo / "work_dirs" / CHAINED / "train_summary.json").read_text())
+    ckpt = repo / upstream["checkpoint"]
+    assert down["init"] == {"kind": "cell", "source": f"coco/gray/{MODEL}",
+                            "sha256": _sha256(ckpt)}
+    run = MlflowClient(f"sqlite:///{repo / 'results' / 'mlflow' / 'mlflow.db'}").get_run(
+        down["run_id"])
+    assert run.data.params["init"] == f"coco/gray/{MODEL}"
+    assert run.data.params["init_sha256"] == _sha256(ckpt)
+    assert run.data.tags["mpbench.init"] == f"coco/gray/{MODEL}"
+    trained = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+    init = torch.load(repo / "work_dirs" / CHAINED / "init.pth", map_location="cpu",
+                      weights_only=False)["state_dict"]
+    backbone = [k for k in trained if k.startswith("backbone.")]
+    assert backbone and all(torch.equal(init[k], trained[k]) for k in backbone)
+    metrics = _metrics(repo, "llvip_pose", "thermal", f"{MODEL}~coco-gray")
+    assert set(metrics["scores"]) == EXPECTED_SCORES["llvip_pose"]["thermal"]
+    scratch = _metrics(repo, "llvip_pose", "thermal")
+    assert _files(repo, metrics["scores"]["test"])[1] != _files(repo, scratch["scores"]["test"])[1]
+    md = (repo / "results" / "paper" / "llvip-pose.md").read_text()
+    values = [f"{metrics['scores'][label]['stats']['AP'] * 100:.1f}"
+              for label in ("test", "test/det:llvip_nms50")]
+    assert f"| {MODEL}~coco-gray | n/a | n/a | {' | '.join(values)} |" in md
+
+
+def test_posewarper_aggregates_frames_and_scores_like_poseval(repo: Path, first_run) -> None:
+    """The PoseWarper cell trains on (frame, supporting frame) pairs, predicts with +-2
+    supporting frames through the cell's loader, is scored like the poseval restatement and
+    has its row in the PoseWarper table; the copy's one labelled frame per video leaves no
+    frame to propagate to (no propagation score, no propagation row)."""
+    from mmengine.config import Config
+
+    from tests.evaluation import references
+
+    cfg = Config.fromfile(str(repo / "work_dirs/posetrack18/rgb" / POSEWARPER / "config.py"))
+    (train,) = [t for t in cfg.train_dataloader.dataset.pipeline
+                if t.type == "LoadSupportingFrames"]
+    (test,) = [t for t in cfg.test_dataloader.dataset.pipeline
+               if t.type == "LoadSupportingFrames"]
+    assert train.frame_range == 3 and tuple(test.offsets) == (-2, -1, 1, 2)
+    assert test.loader.type == "LoadModalityImage"
+    assert cfg.model.type == "PoseWarperEstimator" and cfg.model.head.out_channels == 17
+    metrics = _metrics(repo, "posetrack18", "rgb", POSEWARPER)
+    assert set(metrics["scores"]) == {"val"}
+    gt, preds = _files(repo, metrics["scores"]["val"])
+    assert preds and all(len(p["keypoints"]) == 51 for p in preds)
+    assert metrics["scores"]["val"]["stats"] == pytest.approx(
+        references.posetrack_map(gt, preds), abs=1e-9, nan_ok=True)
+    md = (repo / "results" / "paper" / "posewarper.md").read_text()
+    assert f"| {POSEWARPER} (rgb) |" in md and "propagation |" not in md.split("[published")[0]
+    assert "| hrnet_w48_384x288 (-) | n/a |" in md
 
 
 def test_training_validation_and_mlflow_runs(repo: Path, first_run) -> None:

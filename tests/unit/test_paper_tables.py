@@ -53,3 +53,30 @@ def test_measured_cells_fill_their_columns(tmp_path) -> None:
     assert f"| simplebaseline_r50 (-) | {NA} |" in exl  # expected, not run
     assert "| HRNet-W32 (mmpose) [published: MMPose model zoo, ExLPose LL-A] |  |  |  | 40.1 |" \
         in exl
+
+
+def test_expected_cells_by_modality_and_propagation_rows(tmp_path) -> None:
+    """ORPose-Depth lists each (model, input) of the mvor-depth benchmark before it runs;
+    PoseWarper's table gives a cell scored on propagated poses a second row, and none to a
+    cell without them."""
+    joints = ("Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Total")
+    files = [
+        _metrics(tmp_path, "posetrack18", "rgb", "posewarper_hrnet_w48",
+                 {("val", "gt"): {j: 0.5 for j in joints},
+                  ("val", "prop"): {j: 0.75 for j in joints}}),
+        _metrics(tmp_path, "posetrack18", "rgb", "hrnet_w48_384x288",
+                 {("val", "gt"): {j: 0.25 for j in joints}}),
+    ]
+    for path in files:  # posetrack-map reports percent
+        data = json.loads(path.read_text())
+        path.write_text(json.dumps({**data, "scale": "percent"}))
+    write_paper_tables(files, tmp_path / "out")
+    pw = (tmp_path / "out" / "posewarper.md").read_text()
+    assert "| posewarper_hrnet_w48 (rgb) | " + " | ".join(["0.5"] * 8) + " |" in pw
+    assert "| posewarper_hrnet_w48 (rgb) propagation | " + " | ".join(["0.8"] * 8) + " |" in pw
+    assert "| hrnet_w48_384x288 (rgb) | " + " | ".join(["0.2"] * 8) + " |" in pw
+    assert "hrnet_w48_384x288 (rgb) propagation" not in pw
+    mvor = (tmp_path / "out" / "orpose-depth.md").read_text()
+    for row in ("depthpose (depth)", "depthpose (depth_80x60)", "depthpose_sr (depth_80x60)",
+                "depthpose_sr (depth_64x48)", "depthpose (rgb)"):
+        assert f"| {row} | {NA} | {NA} |" in mvor, row

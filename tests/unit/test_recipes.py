@@ -98,6 +98,8 @@ EXPECTED = {
     "exlpose-baselines": 5,
     "mpii-topdown": 3,
     "mvor-topdown": 8,  # 2 models x {rgb, depth, 80x60, 64x48}
+    "mvor-depth": 6,    # DepthPose x {depth, 80x60, 64x48, rgb} + DepthPose+SR x {80x60, 64x48}
+    "posetrack": 2,     # frame-wise HRNet-W48 and PoseWarper
     "llvip-pose-gray-pretrain": 40,  # 4 models x 5 COCO variants, each finetuned on thermal
     "exlpose": 5,  # baselines (LL, WL, WL->LL) + LSBN + LSBN+LUPI on ResNet-50
 }

@@ -14,15 +14,21 @@
   loss, ``ExLPoseEstimator`` and the paired low-light/well-lit transforms.
 - :mod:`.paf`: part affinity fields (OpenPose's codec and greedy decoding), for DepthPose.
 - :mod:`.depth_sr`: DepthPose's x8 super-resolution branch for low-resolution depth.
+- :mod:`.posewarper`: PoseWarper (Bertasius et al. 2019): ``PoseWarperEstimator`` on MMPose's
+  ``PoseWarperNeck``, the supporting-frame transforms and pose propagation between frames.
+- :mod:`.depthpose`: DepthPose (ORPose-Depth): VGG trunk, OpenPose's multi-stage PAF head,
+  the estimator with the SR reconstruction loss, ``PairAsChannels``.
 
 New families' registered modules (heads, necks, estimators) go in further modules here.
 """
 
 from benchmark.models.ext import (  # noqa: F401 - registration
     depth_sr,
+    depthpose,
     exlpose,
     hooks,
     paf,
+    posewarper,
     preemption,
     psa,
     transforms,

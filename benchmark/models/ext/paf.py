@@ -27,6 +27,10 @@ from mmpose.registry import KEYPOINT_CODECS
 class PartAffinityFieldLabel(BaseKeypointCodec):
     """Keypoint heatmaps + limb fields (see the module docstring).
 
+    ``encode`` returns the keypoint ``heatmaps`` (K channels), the limb ``pafs`` (2 per limb:
+    x, y) and per-person ``keypoint_weights``; the mapping tables below have MMPose's
+    ``PackPoseInputs`` put the first two into ``gt_fields`` for :class:`PAFHead`.
+
     Args:
         input_size: (w, h) of the network input.
         heatmap_size: (w, h) of the heatmaps and fields.
@@ -34,6 +38,9 @@ class PartAffinityFieldLabel(BaseKeypointCodec):
         sigma: Gaussian sigma of the heatmaps, in heatmap pixels.
         paf_width: half-width of a limb's field, in heatmap pixels.
     """
+
+    field_mapping_table = dict(heatmaps="heatmaps", pafs="pafs")
+    label_mapping_table = dict(keypoint_weights="keypoint_weights")
 
     def __init__(self, input_size: tuple[int, int], heatmap_size: tuple[int, int],
                  limbs: list[tuple[int, int]], sigma: float = 2.0, paf_width: float = 1.0,
@@ -92,9 +99,14 @@ class PartAffinityFieldLabel(BaseKeypointCodec):
     def _peaks(self, heatmap: np.ndarray) -> list[tuple[float, float, float]]:
         h, w = heatmap.shape
         padded = np.pad(heatmap, 1, constant_values=-np.inf)
-        neighbours = np.stack([padded[dy:dy + h, dx:dx + w] for dy in range(3)
-                               for dx in range(3) if (dy, dx) != (1, 1)])
-        is_peak = (heatmap > self.peak_thr) & (heatmap >= neighbours.max(axis=0))
+        # strictly above the neighbours before it in raster order, at least equal to those
+        # after: one peak per plateau (an upsampled map has tied 2x2 maxima)
+        before = np.stack([padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)
+                           if (dy, dx) < (1, 1)])
+        after = np.stack([padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)
+                          if (dy, dx) > (1, 1)])
+        is_peak = ((heatmap > self.peak_thr) & (heatmap > before.max(axis=0))
+                   & (heatmap >= after.max(axis=0)))
         out = []
         for y, x in zip(*np.nonzero(is_peak), strict=True):
             y0, y1, x0, x1 = max(0, y - 1), min(h, y + 2), max(0, x - 1), min(w, x + 2)
@@ -131,8 +143,12 @@ class PartAffinityFieldLabel(BaseKeypointCodec):
                 out.append((ia, ib, score))
         return out
 
-    def decode(self, heatmaps: np.ndarray, pafs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(keypoints (N, K, 2) in input pixels, scores (N, K)) of the people found."""
+    def decode(self, heatmaps: np.ndarray, pafs: np.ndarray, scale: float | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(keypoints (N, K, 2) in input pixels, scores (N, K)) of the people found.
+
+        ``scale``: input pixels per map pixel; by default the codec's input / heatmap size.
+        DepthPose decodes maps already upsampled to the input size (``scale=1``)."""
         k = heatmaps.shape[0]
         cands = [self._peaks(heatmaps[j]) for j in range(k)]
         people: list[dict] = []  # {"parts": {joint: candidate index}, "score": float}
@@ -166,4 +182,4 @@ class PartAffinityFieldLabel(BaseKeypointCodec):
                 x, y, s = cands[joint][idx]
                 keypoints[n, joint] = (x, y)
                 scores[n, joint] = s
-        return keypoints * self.scale, scores
+        return keypoints * (self.scale if scale is None else scale), scores
