@@ -19,22 +19,14 @@ import torch  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 
 from tests.conftest import REPO  # noqa: E402
+from tests.models.conftest import tiny_hrnet_extra  # noqa: E402
 
 torch.set_num_threads(1)
 
 CLIP = Path("mmpose/tests/data/posetrack18/videos/000001_mpiinew_test")
 POSETRACK = Path("mmpose/tests/data/posetrack18")
 #: The tiny top-down HRNet of configs/models/tiny_hrnet.py (16 channels at stride 4).
-TINY_EXTRA = dict(
-    stage1=dict(num_modules=1, num_branches=1, block="BOTTLENECK", num_blocks=(1,),
-                num_channels=(16,)),
-    stage2=dict(num_modules=1, num_branches=2, block="BASIC", num_blocks=(1, 1),
-                num_channels=(16, 32)),
-    stage3=dict(num_modules=1, num_branches=3, block="BASIC", num_blocks=(1, 1, 1),
-                num_channels=(16, 32, 64)),
-    stage4=dict(num_modules=1, num_branches=4, block="BASIC", num_blocks=(1, 1, 1, 1),
-                num_channels=(16, 32, 64, 128)),
-)
+TINY_EXTRA = tiny_hrnet_extra()
 #: A small neck: 2 residual blocks of 16 channels, 2 dilations; im2col_step 4 so that test
 #: batches (3 clips of 5 frames) are not divisible by it.
 TINY_NECK = dict(type="PoseWarperNeck", in_channels=16, inner_channels=16,

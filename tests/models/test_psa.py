@@ -29,17 +29,9 @@ from benchmark.models.ext.psa import (  # noqa: E402
     PSABasicBlock,
     PSAHRNet,
 )
+from tests.models.conftest import tiny_hrnet_extra  # noqa: E402
 
-TINY_EXTRA = dict(
-    stage1=dict(num_modules=1, num_branches=1, block="BOTTLENECK", num_blocks=(1,),
-                num_channels=(16,)),
-    stage2=dict(num_modules=1, num_branches=2, block="BASIC", num_blocks=(1, 1),
-                num_channels=(16, 32)),
-    stage3=dict(num_modules=1, num_branches=3, block="BASIC", num_blocks=(1, 1, 1),
-                num_channels=(16, 32, 64)),
-    stage4=dict(num_modules=1, num_branches=4, block="BASIC", num_blocks=(1, 1, 1, 1),
-                num_channels=(16, 32, 64, 128)),
-)
+TINY_EXTRA = tiny_hrnet_extra()
 #: BasicBlock widths of TINY_EXTRA's stages 2-4 (one block per branch, one module per stage).
 TINY_BASIC_WIDTHS = {2: (16, 32), 3: (16, 32, 64), 4: (16, 32, 64, 128)}
 C = 8
