@@ -16,8 +16,9 @@ REQ := requirements/constraints.txt requirements/lock.txt requirements/torch.txt
        benchmark/evaluation/_buffers.h
 STAMP := $(VENV)/.mpbench-install-$(shell cat $(REQ) 2>/dev/null | sha256sum | cut -c1-12)
 # Debian packages the tests need: git (the pipeline tests copy the repo into a git repo),
-# slurm-wlm and munge (tests/slurm starts a single-node SLURM cluster; installed when root).
-APT_PACKAGES ?= git slurm-wlm munge
+# slurm-wlm and munge (tests/slurm starts a single-node SLURM cluster; installed when root),
+# chromium (the HTML report's browser test, tests/reports).
+APT_PACKAGES ?= git slurm-wlm munge chromium
 
 .PHONY: install demo test lint bench clean-demo help
 help:
@@ -45,6 +46,8 @@ $(STAMP): $(REQ)
 demo: install
 	$(BIN)/snakemake --profile workflow/profiles/local
 	@echo; cat results/leaderboard.md; for f in results/compare/*.md; do echo; cat "$$f"; done
+	@echo; echo "Report (charts, per-joint heatmaps, best/worst images, curves): results/report/index.html"
+	@u=$$($(BIN)/mpbench mlflow-url) && printf "\nMLflow: run \"mlflow ui --backend-store-uri sqlite:///results/mlflow/mlflow.db\" and open %s\n" $$u || true
 
 test: install
 	$(BIN)/ruff check benchmark tests benchmarks

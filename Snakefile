@@ -34,3 +34,4 @@ rule all:
         LEADERBOARD,
         COMPARISONS,
         PAPER_TABLES,
+        REPORT,

@@ -128,6 +128,18 @@ def _cmd_paper_tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from benchmark.reports.html import build_report
+
+    out, curves = build_report(_metrics_paths(args), args.out, compare_dir=args.compare_dir,
+                               paper_dir=args.paper_dir, curves_dir=args.curves_dir,
+                               data_root=args.data_root, bootstrap=args.bootstrap,
+                               seed=args.seed)
+    for path in (out, *curves):
+        print(path)
+    return 0
+
+
 def _cmd_compare_modalities(args: argparse.Namespace) -> int:
     from benchmark.reports.modality_compare import write_comparisons
 
@@ -236,6 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_cell_selection(p)
     p.set_defaults(func=_cmd_paper_tables, out_dir=Path("results") / "paper")
 
+    p = sub.add_parser("report", help="the self-contained HTML report (results/report/"
+                                      "index.html) and robustness curves (results/curves/)")
+    add_cell_selection(p)
+    p.add_argument("--out", type=Path, default=Path("results/report/index.html"))
+    p.add_argument("--compare-dir", type=Path, default=Path("results/compare"))
+    p.add_argument("--paper-dir", type=Path, default=Path("results/paper"))
+    p.add_argument("--curves-dir", type=Path, default=Path("results/curves"))
+    p.add_argument("--data-root", type=Path, default=Path("data"))
+    p.add_argument("--bootstrap", type=int, default=200,
+                   help="resamples of the per-level curve points' intervals")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_report)
+
     p = sub.add_parser("compare-modalities",
                        help="paired bootstrap comparison of the modalities of each (dataset, "
                             "model) on their shared images -> <out-dir>/<dataset>.{md,csv}")
@@ -256,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, default=Path("results"))
     p.set_defaults(func=_cmd_runs)
 
-    for module in ("benchmark.models.cli", "benchmark.evaluation.cli", "benchmark.qa.cli"):
+    for module in ("benchmark.models.cli", "benchmark.evaluation.cli", "benchmark.qa.cli",
+                   "benchmark.inference.cli"):
         try:
             __import__(module, fromlist=["register"]).register(sub)
         except ModuleNotFoundError as exc:  # a stage package not installed in this checkout

@@ -140,6 +140,38 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return command(args)
 
 
+def _cmd_mlflow(args: argparse.Namespace) -> int:
+    """``register`` / ``mlflow-url``: handled in :mod:`benchmark.tracking.cli`, imported only
+    when one of them runs (the tracking package stays out of the other commands' imports)."""
+    from benchmark.tracking import cli
+
+    return {"register": cli.cmd_register, "mlflow-url": cli.cmd_mlflow_url}[args.command](args)
+
+
+def _add_mlflow_commands(sub) -> None:
+    def add_experiment(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--experiment", default=None,
+                       help="MLflow experiment (default: the matrix file's `experiment:`)")
+        p.add_argument("--config", type=Path, default=Path("configs") / "matrix.yaml",
+                       help="matrix file giving the experiment (default: %(default)s)")
+
+    p = sub.add_parser("mlflow-url", help="print the URL of the experiment's runs table in the "
+                                          "MLflow UI (its model training view)")
+    add_experiment(p)
+    p.add_argument("--host", default="http://127.0.0.1:5000",
+                   help="where `mlflow ui` listens (default: %(default)s)")
+    p.set_defaults(func=_cmd_mlflow)
+
+    p = sub.add_parser("register", help="register a cell's trained checkpoint in the MLflow "
+                                        "model registry (one version per run)")
+    p.add_argument("--cell", required=True, metavar="DATASET/MODALITY/MODEL[~INIT][@sSEED]",
+                   help="the cell's key")
+    p.add_argument("--name", default=None,
+                   help="registered model name (default: the key with / and @ written .)")
+    add_experiment(p)
+    p.set_defaults(func=_cmd_mlflow)
+
+
 def register(sub) -> None:
     """Add the cell commands to the ``mpbench`` subcommands."""
     p = sub.add_parser("zoo", help="MMPose's published checkpoints for a dataset as a named "
@@ -232,3 +264,5 @@ def register(sub) -> None:
     p.add_argument("--model", dest="models", nargs="+", default=[], metavar="NAME",
                    help="only these configs (default: all of configs/models/)")
     p.set_defaults(func=_cmd_models)
+
+    _add_mlflow_commands(sub)

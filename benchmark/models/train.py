@@ -47,7 +47,7 @@ def cell_params(cell: Cell, cfg, digest: str, data_version: str) -> dict[str, An
         "family": cfg.mpbench.get("family"), "recipe": cell.recipe,
         "config_digest": digest, "data_version": data_version,
         "train_annotations": _train_variant(cfg),
-        "git_commit": git_commit(), "max_epochs": cfg.train_cfg.max_epochs,
+        "max_epochs": cfg.train_cfg.max_epochs,
         "batch_size": cfg.train_dataloader.batch_size, "seed": cfg.randomness.seed,
         "input_size": "x".join(map(str, input_size(cfg))),
         "optimizer": cfg.optim_wrapper.optimizer.type, "lr": cfg.optim_wrapper.optimizer.lr,
@@ -129,7 +129,7 @@ def train_cell(cell: Cell, *, overrides: dict[str, Any] | None = None,
     from benchmark.models.checkpoints import allow_mmengine_checkpoints
     from benchmark.models.compose import config_digest
     from benchmark.stages.dvc import data_version
-    from benchmark.tracking import runs
+    from benchmark.tracking import artifacts, lineage, runs
 
     if not cell.train:
         return prepare_evaluate_only(cell, overrides=overrides, experiment=experiment,
@@ -152,6 +152,8 @@ def train_cell(cell: Cell, *, overrides: dict[str, Any] | None = None,
     (work_dir / "mlflow_run_id").write_text(run_id + "\n")
     runs.log_params(run_id, cell_params(cell, cfg, digest, identity["data_version"]))
     runs.set_tags(run_id, {runs.TAG_STATE: "training"})
+    lineage.log_cell_inputs(run_id, cell, annotations=cfg.train_dataloader.dataset.ann_file,
+                            data_version=identity["data_version"], commit=git_commit())
 
     resume_from = newest_valid_checkpoint(work_dir)
     cfg.load_from = str(resume_from) if resume_from else None
@@ -191,7 +193,7 @@ def train_cell(cell: Cell, *, overrides: dict[str, Any] | None = None,
     if val:
         runs.log_metrics(run_id, {f"train_val/{k.rsplit('/', 1)[1]}": float(v.current())
                                   for k, v in val.items()})
-    runs.log_artifact(run_id, str(work_dir / "config.py"), "config")
+    artifacts.log_cell_model(run_id, final, work_dir / "config.py")  # checkpoint/, config/
     runs.set_tags(run_id, {runs.TAG_STATE: "trained"})
     write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
     return summary

@@ -19,6 +19,12 @@ from pathlib import Path
 DEFAULT_EXPERIMENT = "mpbench"
 STORE_DIR = Path("results") / "mlflow"
 
+#: MLflow 3's UI opens an experiment on the view its ``mlflow.experimentKind`` tag names; with no
+#: tag a fresh browser lands on the GenAI view (traces, prompts), where a benchmark's runs,
+#: models and registry are not shown. mpbench's experiments are model training.
+TAG_EXPERIMENT_KIND = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
@@ -73,7 +79,8 @@ def init_store(experiment: str = DEFAULT_EXPERIMENT) -> str:
 
     Safe to call from several processes: creation is serialised by a file lock and the second
     caller finds the experiment already there. A local SQLite store keeps its artifacts in
-    ``artifacts/`` beside the database file.
+    ``artifacts/`` beside the database file. The experiment is tagged as model training
+    (:data:`TAG_EXPERIMENT_KIND`), also when it was created without the tag.
     """
     import mlflow
     from mlflow.tracking import MlflowClient
@@ -87,6 +94,10 @@ def init_store(experiment: str = DEFAULT_EXPERIMENT) -> str:
         client = MlflowClient(uri)  # opening a SqlAlchemyStore creates/migrates the schema
         exp = client.get_experiment_by_name(experiment)
         if exp is not None:
+            if TAG_EXPERIMENT_KIND not in exp.tags:  # a store made before the tag was set
+                client.set_experiment_tag(exp.experiment_id, TAG_EXPERIMENT_KIND,
+                                          EXPERIMENT_KIND)
             return exp.experiment_id
         artifact_location = (db.parent / "artifacts").resolve().as_uri() if db else None
-        return client.create_experiment(experiment, artifact_location=artifact_location)
+        return client.create_experiment(experiment, artifact_location=artifact_location,
+                                        tags={TAG_EXPERIMENT_KIND: EXPERIMENT_KIND})

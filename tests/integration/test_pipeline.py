@@ -26,12 +26,12 @@ pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
 MICRO = {
     "experiment": "micro",
-    "matrix": [{"dataset": "demo", "modalities": ["rgb", "thermal"], "models": ["tiny_hrnet"]}],
+    "matrix": [{"dataset": "demo", "modalities": ["rgb", "lowlight"], "models": ["tiny_hrnet"]}],
     "train": {"epochs": 1, "seed": 0, "batch_size": 8},
     "evaluate": {"bootstrap": 20, "seed": 0, "annotations": "qa"},
     "resources": {"train": {"threads": 1}, "evaluate": {"threads": 1}},
 }
-CELLS = ["demo/rgb/tiny_hrnet", "demo/thermal/tiny_hrnet"]
+CELLS = ["demo/lowlight/tiny_hrnet", "demo/rgb/tiny_hrnet"]
 
 
 def _stack_available() -> bool:
@@ -159,14 +159,15 @@ def test_scores_name_the_official_ground_truth_and_qa_is_separate(repo: Path,
 def test_paired_modality_comparison_is_written(repo: Path, first_run) -> None:
     rows = list(csv.DictReader((repo / "results" / "compare" / "demo.csv").open()))
     assert [(r["a"], r["b"], r["set"], r["model"]) for r in rows] == [
-        ("rgb", "thermal", "test", "tiny_hrnet")]
+        ("lowlight", "rgb", "test", "tiny_hrnet")]
     rgb = json.loads((repo / "results/cells/demo/rgb/tiny_hrnet/metrics.json").read_text())
-    thermal = json.loads((repo / "results/cells/demo/thermal/tiny_hrnet/metrics.json").read_text())
-    a, b = (m["scores"]["test"]["stats"]["AP"] * 100 for m in (rgb, thermal))
+    lowlight = json.loads((repo / "results/cells/demo/lowlight/tiny_hrnet/metrics.json")
+                          .read_text())
+    a, b = (m["scores"]["test"]["stats"]["AP"] * 100 for m in (lowlight, rgb))
     assert float(rows[0]["value_a"]) == pytest.approx(a, abs=1e-9)
     assert float(rows[0]["difference"]) == pytest.approx(b - a, abs=1e-9)
     assert int(rows[0]["images"]) == 8 and rows[0]["p_value"]
-    assert "| tiny_hrnet | test | rgb | thermal |" in (
+    assert "| tiny_hrnet | test | lowlight | rgb |" in (
         repo / "results" / "compare" / "demo.md").read_text()
 
 
@@ -177,10 +178,13 @@ def test_one_mlflow_run_per_cell_with_params_metrics_artifacts(repo: Path, first
     assert "preprocess@demo" in lock["stages"]
     for run in found:
         p = run.data.params
-        assert {p["dataset"], p["modality"], p["model"]} <= {"demo", "rgb", "thermal",
+        assert {p["dataset"], p["modality"], p["model"]} <= {"demo", "rgb", "lowlight",
                                                              "tiny_hrnet"}
         assert len(p["config_digest"]) == 16 and p["data_version"] != "unversioned"
-        assert len(p["git_commit"].split("-")[0]) == 40
+        # the commit is MLflow's source tag (set again by a resumed job at a later commit),
+        # not a param (a param may never change)
+        assert len(run.data.tags["mlflow.source.git.commit"]) == 40
+        assert run.data.tags["mlflow.source.name"] == "mpbench train"
         for key in ("AP", "AP_ci95_low", "AP_ci95_high", "test/AP", "test/AP50",
                     "test/AR", "test/AP_ci95_low", "test/qa/AP"):
             assert key in run.data.metrics, key
@@ -208,11 +212,11 @@ def test_nothing_left_to_do(repo: Path, first_run) -> None:
 def test_interrupted_training_resumes_in_the_same_run(repo: Path, first_run) -> None:
     before, _ = _mlflow_runs(repo)
     ids = {r.data.tags["mpbench.cell"]: r.info.run_id for r in before}
-    work = repo / "work_dirs" / "demo" / "thermal" / "tiny_hrnet"
+    work = repo / "work_dirs" / "demo" / "lowlight" / "tiny_hrnet"
     # A workflow killed while this cell trained, after its last checkpoint was written: no
     # training summary and nothing downstream of it (no metrics, no leaderboard yet).
     (work / "train_summary.json").unlink()
-    shutil.rmtree(repo / "results" / "cells" / "demo" / "thermal" / "tiny_hrnet")
+    shutil.rmtree(repo / "results" / "cells" / "demo" / "lowlight" / "tiny_hrnet")
     for out in (repo / "results").glob("leaderboard.*"):
         out.unlink()
     _run(SNAKE, repo)
@@ -338,3 +342,166 @@ def test_new_data_under_an_unchanged_config_is_a_new_run(repo: Path, first_run) 
         metrics = json.loads((repo / "results" / "cells" / cell / "metrics.json").read_text())
         assert metrics["run_id"] == new.info.run_id
         assert metrics["scores"]["test"]["units"] == params["download"]["demo"]["n_test"]
+
+
+# --------------------------------------------------------------------------- the HTML report
+
+#: Chromium as the report's readers open it: headless, no sandbox (root in CI), and none of
+#: the background connections a closed network refuses.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic"]
+SECTIONS = ("leaderboard", "bars", "joints", "compare", "curves", "qa", "qualitative", "paper")
+
+
+def _browser(tmp_path: Path):
+    """A fresh headless Debian Chromium under Playwright, or a skip naming what is missing
+    (a failure under CI=true)."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if sync_playwright is None or not Path(chromium).is_file():
+        from tests.conftest import missing_fixture
+
+        missing_fixture("the report's browser test needs Debian's chromium and the playwright "
+                        "package (make install installs both)")
+    return sync_playwright, chromium
+
+
+def test_report_renders_every_section_offline_and_sorts(repo: Path, first_run,
+                                                        tmp_path: Path) -> None:
+    """results/report/index.html in headless Chromium: no console error, no request beyond
+    the file itself, every section with the micro demo's cells (charts, the lowlight ladder,
+    both cells' best/worst images loaded), the leaderboard sorted by a click on its AP
+    header; screenshots saved beside the report."""
+    from benchmark.reports.paper_tables import TABLES
+
+    sync_playwright, chromium = _browser(tmp_path)
+    report = repo / "results" / "report" / "index.html"
+    assert report.stat().st_size < 3_000_000
+    ap = {c.split("/")[1]: json.loads((repo / "results/cells" / c / "metrics.json").read_text())
+          ["scores"]["test"]["stats"]["AP"] * 100 for c in CELLS}
+    shots = repo / "results" / "report" / "screenshots"
+    shots.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900})
+        page = browser.new_page()
+        errors, requests = [], []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri(), wait_until="load")
+        for section in SECTIONS:
+            assert page.locator(f"section#{section} h2").is_visible(), section
+        for section in ("bars", "joints", "compare", "curves"):
+            assert page.locator(f"section#{section} svg").count() >= 1, section
+        board = page.locator("section#leaderboard table")
+        rows = board.locator("tbody tr")
+        assert rows.count() == len(CELLS)  # the official test set with GT boxes
+        assert sorted(set(rows.locator("td:nth-child(2)").all_inner_texts())) == sorted(ap)
+        board.locator("th", has_text="AP").first.click()
+        values = [float(v) for v in rows.locator("td:nth-child(5)").all_inner_texts()]
+        assert values == sorted(values)
+        board.locator("th", has_text="AP").first.click()
+        values = [float(v) for v in rows.locator("td:nth-child(5)").all_inner_texts()]
+        assert values == sorted(values, reverse=True)
+        assert {round(v, 1) for v in values} == {round(v, 1) for v in ap.values()}
+        images = page.locator("section#qualitative img")
+        assert images.count() >= 2 * len(CELLS)
+        assert page.evaluate("Array.from(document.querySelectorAll('section#qualitative img'))"
+                             ".every(i => i.complete && i.naturalWidth > 0)")
+        for table in TABLES:
+            assert page.locator(f"section#paper h3#paper-{table.name}").count() == 1
+        page.screenshot(path=str(shots / "top.png"))
+        for section in ("compare", "curves", "qualitative"):
+            page.locator(f"section#{section}").scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / f"{section}.png"))
+        browser.close()
+    assert errors == []
+    assert [u for u in requests if not u.startswith("file:")] == []
+    assert all((shots / f"{n}.png").stat().st_size > 10_000 for n in
+               ("top", "compare", "curves", "qualitative"))
+
+
+def test_lowlight_curve_levels_equal_pycocotools_on_each_levels_images(repo: Path,
+                                                                      first_run) -> None:
+    """results/curves/demo.lowlight.csv: one point per level of the lowlight cell, each the
+    AP of its level's images (the preprocess manifest's levels) as pycocotools computes it."""
+    from tests.evaluation.conftest import pycocotools_stats
+
+    rows = list(csv.DictReader((repo / "results/curves/demo.lowlight.csv").open()))
+    assert [r["level"] for r in rows] == ["normal", "hard", "extreme"]
+    manifest = json.loads((repo / "data/demo/processed/lowlight/manifest.json").read_text())
+    level = {v["image_id"]: v["level"] for v in manifest["images"].values()}
+    score = json.loads((repo / "results/cells/demo/lowlight/tiny_hrnet/metrics.json")
+                       .read_text())["scores"]["test"]
+    gt = json.loads((repo / score["gt_file"]).read_text())
+    preds = json.loads((repo / score["predictions"]).read_text())
+    for row in rows:
+        keep = {i["id"] for i in gt["images"] if level[i["id"]] == row["level"]}
+        sub = {**gt, "images": [i for i in gt["images"] if i["id"] in keep],
+               "annotations": [a for a in gt["annotations"] if a["image_id"] in keep]}
+        ref = pycocotools_stats(sub, [p for p in preds if p["image_id"] in keep])[0]
+        assert float(row["value"]) == pytest.approx(ref * 100, abs=1e-4), row["level"]
+        assert row["ci95_low"] and row["ci95_high"] and row["source"].startswith("test images")
+
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_mlflow_ui_opens_on_the_runs_table(repo: Path, first_run, tmp_path: Path) -> None:
+    """`mlflow ui` on the micro demo's store, opened in headless Chromium at the URL
+    `mpbench mlflow-url` prints: the model-training runs table with both cells' runs (not the
+    GenAI overview); the screenshot is saved beside the report's."""
+    import time
+    import urllib.request
+
+    from benchmark.tracking.ui import runs_url
+
+    sync_playwright, chromium = _browser(tmp_path)
+    _, client = _mlflow_runs(repo)
+    exp = client.get_experiment_by_name("micro")
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
+    port = _free_port()
+    host = f"http://127.0.0.1:{port}"
+    printed = _run([str(BIN / "mpbench"), "mlflow-url", "--experiment", "micro", "--host", host],
+                   repo).stdout.strip()
+    assert printed == runs_url(exp.experiment_id, host)
+    server = subprocess.Popen(
+        [str(BIN / "mlflow"), "ui", "--backend-store-uri",
+         f"sqlite:///{repo / 'results/mlflow/mlflow.db'}", "--host", "127.0.0.1", "--port",
+         str(port)], cwd=repo, env=_env(repo), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(host + "/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        shot = repo / "results" / "report" / "screenshots" / "mlflow-runs.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=chromium, args=CHROMIUM_ARGS,
+                viewport={"width": 1400, "height": 900})
+            page = browser.new_page()
+            page.goto(printed)
+            for cell in CELLS:
+                page.get_by_text(cell, exact=True).first.wait_for(timeout=60_000)
+            page.screenshot(path=str(shot))
+            browser.close()
+        assert shot.stat().st_size > 20_000
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

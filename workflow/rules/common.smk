@@ -47,6 +47,7 @@ CELL_DETECTORS = cell_detectors(config)
 COMPARED = sorted({c.dataset for c in CELLS
                    if sum(d.dataset == c.dataset and d.model == c.model for d in CELLS) > 1})
 COMPARISONS = expand("results/compare/{dataset}.{ext}", dataset=COMPARED, ext=["md", "csv"])
+REPORT = "results/report/index.html"
 
 
 wildcard_constraints:

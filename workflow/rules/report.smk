@@ -55,3 +55,27 @@ rule paper_tables:
     localrule: True
     shell:
         "mpbench paper-tables {params.metrics} --out-dir results/paper > {log} 2>&1"
+
+
+rule report:
+    # The self-contained HTML report and the robustness curves (benchmark.reports.html).
+    input:
+        metrics=cell_files("results/cells/{cell}/metrics.json"),
+        compare=COMPARISONS,
+        paper=PAPER_TABLES,
+    output:
+        html=REPORT,
+        curves=directory("results/curves"),
+    conda:
+        "../envs/mpbench.yaml"
+    log:
+        "logs/report.log",
+    params:
+        metrics=lambda wc, input: " ".join(f"--metrics {f}" for f in input.metrics),
+        bootstrap=config["evaluate"]["bootstrap"],
+        seed=config["evaluate"]["seed"],
+    localrule: True
+    shell:
+        "mpbench report {params.metrics} --out {output.html} --curves-dir {output.curves}"
+        " --compare-dir results/compare --paper-dir results/paper"
+        " --bootstrap {params.bootstrap} --seed {params.seed} > {log} 2>&1"
