@@ -20,11 +20,12 @@ STAMP := $(VENV)/.mpbench-install-$(shell cat $(REQ) 2>/dev/null | sha256sum | c
 # chromium (the HTML report's browser test, tests/reports).
 APT_PACKAGES ?= git slurm-wlm munge chromium
 
-.PHONY: install demo test lint bench clean-demo help
+.PHONY: install demo test lint bench mutation clean-demo help
 help:
 	@echo "make demo   - install, then run the whole benchmark on the bundled demo data"
 	@echo "make test   - install, then run lint and the test suite"
 	@echo "make install - create $(VENV) with the pinned stack (idempotent)"
+	@echo "make mutation - mutation-testing sample (MUTATION_SAMPLE per module; not in make test)"
 
 install: $(STAMP)
 
@@ -58,6 +59,14 @@ bench: install
 	$(BIN)/python benchmarks/bench_eval.py
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_process.py
+
+# Mutation testing (not part of `make test`): a seeded sample of MUTATION_SAMPLE mutants per
+# module; report in benchmarks/results/mutation/. `make mutation MUTATION_ARGS=--allow-dirty`
+# runs on uncommitted changes.
+MUTATION_SAMPLE ?= 3
+MUTATION_SEED ?= 0
+mutation: install
+	$(BIN)/python benchmarks/mutation.py --sample $(MUTATION_SAMPLE) --seed $(MUTATION_SEED) $(MUTATION_ARGS)
 
 clean-demo:
 	rm -rf work_dirs results/cells results/data results/mlflow results/leaderboard.* logs .snakemake

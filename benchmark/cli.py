@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmark.errors import UserError, format_user_error
+    from benchmark.errors import UserError, format_disk_full, format_user_error, is_disk_full
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -302,6 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("MPBENCH_DEBUG"):
             raise
         print(format_user_error(exc), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if not is_disk_full(exc) or os.environ.get("MPBENCH_DEBUG"):
+            raise
+        print(format_disk_full(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

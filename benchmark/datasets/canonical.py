@@ -44,6 +44,24 @@ def canonical_dict(layout: KeypointLayout, images: list[dict], annotations: list
             "annotations": annotations, "categories": [layout.coco_category(1)]}
 
 
+#: How far outside the image a labelled keypoint may lie, as a fraction of the image's width
+#: (for x) or height (for y). Annotators place the joints of a person cut by the frame edge a
+#: little beyond it (a PoseTrack18 sample has one 25 px above a 1080 px frame); a keypoint
+#: further out is a converter bug, such as x and y swapped (on a landscape frame the swapped
+#: x of a person right of centre lands far below the image).
+OUTSIDE_TOLERANCE = 0.25
+
+
+def _outside_image(kp: list, width: Any, height: Any) -> list[int]:
+    """Indices of the labelled joints of ``kp`` beyond the image by more than the tolerance
+    (none when the image has no valid size: that is reported on its own)."""
+    if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
+        return []
+    mx, my = OUTSIDE_TOLERANCE * width, OUTSIDE_TOLERANCE * height
+    return [j for j in range(len(kp) // 3) if kp[3 * j + 2] > 0
+            and not (-mx <= kp[3 * j] <= width + mx and -my <= kp[3 * j + 1] <= height + my)]
+
+
 def _finite(values: Iterable[Any]) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
@@ -58,12 +76,14 @@ def validate(coco: dict, layout: KeypointLayout, source: str, modalities: Iterab
     known = set(modalities)
     problems: list[str] = []
     image_ids: set = set()
+    sizes: dict[Any, tuple[Any, Any]] = {}
     k = layout.num_keypoints
     for img in coco.get("images", []):
         iid = img.get("id")
         if iid in image_ids:
             problems.append(f"image id {iid}: duplicate image id")
         image_ids.add(iid)
+        sizes[iid] = (img.get("width"), img.get("height"))
         paths = img.get("modality_paths")
         if not isinstance(paths, dict) or not paths:
             problems.append(f"image id {iid}: no modality_paths")
@@ -93,6 +113,14 @@ def validate(coco: dict, layout: KeypointLayout, source: str, modalities: Iterab
         elif ann.get("num_keypoints") != count_labelled(kp):
             problems.append(f"{where}: num_keypoints {ann.get('num_keypoints')} != "
                             f"{count_labelled(kp)} labelled keypoints")
+        elif outside := _outside_image(kp, *sizes.get(ann.get("image_id"), (None, None))):
+            w, h = sizes[ann["image_id"]]
+            joints = ", ".join(f"{layout.keypoints[j]} ({kp[3 * j]:g}, {kp[3 * j + 1]:g})"
+                               for j in outside[:4])
+            more = f" and {len(outside) - 4} more" if len(outside) > 4 else ""
+            problems.append(f"{where}: {len(outside)} keypoint(s) outside the {w}x{h} image "
+                            f"(beyond {OUTSIDE_TOLERANCE:.0%} of its size): {joints}{more}; "
+                            "x and y swapped, or the wrong image?")
         box = ann.get("bbox")
         if box is not None and (not isinstance(box, list) or len(box) != 4 or not _finite(box)
                                 or box[2] < 0 or box[3] < 0):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from benchmark.errors import MpbenchError
+from benchmark.fileio import read_json_checked
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 
@@ -16,10 +17,12 @@ class NativeFormatError(MpbenchError):
 
 
 def read_json(path: Path) -> object:
+    """Parse a native JSON file: larger than the JSON size limit, nested too deeply or holding
+    NaN/Infinity is refused (:func:`benchmark.fileio.read_json_checked`), naming the file."""
     if not path.is_file():
         raise NativeFormatError(f"{path}: file not found")
     try:
-        return json.loads(path.read_text())
+        return read_json_checked(path, "annotation")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise NativeFormatError(f"{path}: not valid JSON ({exc})") from None
 
@@ -30,6 +33,36 @@ def read_coco(path: Path) -> dict:
         raise NativeFormatError(f"{path}: expected a COCO-style object with 'images' and "
                                 f"'annotations'")
     return data
+
+
+def image_path_problem(rel: object) -> str | None:
+    """Why an image path of an annotation file cannot be joined to a data root: not a
+    string, absolute, or with a ``..`` part (which could point outside the root); ``None``
+    when it is a plain relative path."""
+    if not isinstance(rel, str) or not rel:
+        return f"image path {rel!r} is not a non-empty string"
+    if PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).is_absolute() or \
+            PureWindowsPath(rel).drive:
+        return f"image path {rel!r} is absolute; it must be relative to the data root"
+    if ".." in PurePosixPath(rel.replace("\\", "/")).parts:
+        return f"image path {rel!r} has a '..' part; it must stay inside the data root"
+    return None
+
+
+def check_image_paths(coco: dict, source: str) -> None:
+    """Refuse an annotation file whose ``file_name``/``modality_paths`` could reach outside
+    the data root once joined to it, naming the image (before any file is read or written)."""
+    for img in coco.get("images", []):
+        if not isinstance(img, dict):
+            continue
+        paths = img.get("modality_paths")
+        named = [("file_name", img.get("file_name"))] if "file_name" in img else []
+        if isinstance(paths, dict):
+            named += [(f"modality_paths.{m}", p) for m, p in paths.items()]
+        for key, rel in named:
+            problem = image_path_problem(rel)
+            if problem is not None:
+                raise NativeFormatError(f"{source}: image {img.get('id')!r} {key}: {problem}")
 
 
 def find_file(root: Path, name: str) -> Path:

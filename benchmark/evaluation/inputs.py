@@ -42,9 +42,17 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 from benchmark.evaluation import native
 from benchmark.evaluation.errors import EvaluationInputError
+from benchmark.fileio import nesting_problem, size_problem
 
 #: Keys every prediction must carry (COCO keypoint results format).
 PREDICTION_KEYS = ("image_id", "category_id", "keypoints", "score")
+
+#: How far outside its image a coordinate may lie, as a fraction of the image's side: a
+#: ground-truth keypoint or box corner beyond ``[-t * w, (1 + t) * w]`` (``h`` for y) is
+#: refused, and so is a prediction value beyond ``(1 + t)`` times the largest image side.
+#: Generous on purpose (people cut by the frame are annotated slightly outside it); what it
+#: catches is garbage: negative pixels far off the image, ``1e12``.
+COORDINATE_TOLERANCE = 1.0
 
 
 @contextmanager
@@ -240,8 +248,14 @@ def read_json(path: str | Path, what: str) -> Any:
     except integers outside 64 bits, which it reads as floats. Texts that may hold one, and
     every text orjson refuses (json's ``NaN``/``Infinity`` literals, ``1e400``, lone surrogate
     escapes, invalid UTF-8 or JSON), are read by json as before: json decides what is accepted
-    and words every error.
+    and words every error. A file above the JSON size limit (``MPBENCH_MAX_JSON_BYTES``,
+    :mod:`benchmark.fileio`) is refused before it is read, and one nested deeper than the
+    parser can follow is an input error, not a ``RecursionError``. NaN passes here: the
+    record checks refuse it naming the record and field.
     """
+    problem = size_problem(path, what)
+    if problem is not None:
+        raise EvaluationInputError(problem)
     try:
         if orjson is not None:
             with open(path, "rb") as f:
@@ -255,6 +269,8 @@ def read_json(path: str | Path, what: str) -> Any:
             del raw
         with open(path, encoding="utf-8") as f:
             return json.load(f)
+    except RecursionError:
+        raise EvaluationInputError(nesting_problem(path, what)) from None
     except FileNotFoundError:
         raise EvaluationInputError(f"{path}: {what} file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -371,11 +387,30 @@ class GroundTruth:
     def error(self, problem: str) -> EvaluationInputError:
         return EvaluationInputError(f"{self.source}: ground truth: {problem}")
 
+    @cached_property
+    def image_sizes(self) -> np.ndarray:
+        """``(I, 2)`` width, height of each image in file order; NaN where not a number."""
+        return np.array([[_number_or_nan(img.get("width")), _number_or_nan(img.get("height"))]
+                         for img in self.images], dtype=np.float64).reshape(-1, 2)
+
+    @cached_property
+    def coordinate_limit(self) -> float:
+        """Largest magnitude a prediction's keypoint value may have (see
+        :data:`COORDINATE_TOLERANCE`); infinite when no image has a size."""
+        sizes = self.image_sizes
+        if not len(sizes) or np.isnan(sizes).all():
+            return math.inf
+        return float((1 + COORDINATE_TOLERANCE) * np.nanmax(sizes))
+
 
 def load_ground_truth(gt: str | Path | dict | GroundTruth) -> GroundTruth:
-    """Read (if a path) and check the top-level shape of a COCO-style ground truth."""
+    """Read (if a path) and check the top-level shape of a COCO-style ground truth.
+
+    A file's image and annotation ids must be unique; a dict passed by code may repeat them
+    on purpose (a bootstrap resample materialised with its duplicated images)."""
     if isinstance(gt, GroundTruth):
         return gt
+    gt_arg = gt
     if isinstance(gt, dict):
         data, source = gt, "<ground-truth dict>"
     else:
@@ -394,7 +429,95 @@ def load_ground_truth(gt: str | Path | dict | GroundTruth) -> GroundTruth:
             if not isinstance(rec, dict) or key not in rec:
                 raise EvaluationInputError(
                     f"{source}: ground truth {what} at index {i} has no '{key}'")
-    return GroundTruth(data, source)
+    gt = GroundTruth(data, source)
+    if not isinstance(gt_arg, dict):  # a file: a user's input
+        _check_unique_ids(gt)
+    _check_annotation_values(gt)
+    return gt
+
+
+def _number_or_nan(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else math.nan
+
+
+def _first_duplicate(values: list[Any]) -> Any:
+    """The first value seen twice (``None`` when all differ); a C-level ``set`` first, the
+    loop only on the error path."""
+    try:
+        if len(set(values)) == len(values):
+            return None
+    except TypeError:  # an unhashable id: the protocols report it
+        return None
+    seen: set = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
+def _check_unique_ids(gt: GroundTruth) -> None:
+    """Duplicate image or annotation ids make every per-image result ambiguous (the last
+    image of an id silently wins): refused, naming the id."""
+    dup = _first_duplicate(gt.image_ids)
+    if dup is not None:
+        raise gt.error(f"image id {dup!r} appears more than once in 'images'")
+    ids = [a["id"] for a in gt.annotations if "id" in a]
+    dup = _first_duplicate(ids)
+    if dup is not None:
+        raise gt.error(f"annotation id {dup!r} appears more than once in 'annotations'")
+
+
+def _check_annotation_values(gt: GroundTruth) -> None:
+    """Ground-truth keypoints and boxes must be finite and lie in their image (within
+    :data:`COORDINATE_TOLERANCE`); one vectorised pass, skipped when some value is not a
+    list of numbers (the protocols' own checks describe those)."""
+    try:
+        k = gt.num_keypoints()
+    except EvaluationInputError:
+        return
+    table = read_table(gt.annotations, "image_id", gt.image_index,
+                       {"keypoints": 3 * k, "bbox": 4})
+    if table is None:
+        return
+    pos, cols = table
+    for key, col in cols.items():
+        bad = np.flatnonzero(col.present & ~np.isfinite(col.rows).all(axis=1))
+        if len(bad):
+            ann = gt.annotations[bad[0]]
+            raise gt.error(f"annotation id {ann.get('id')!r} has a non-finite value "
+                           f"(NaN or infinity) in '{key}'")
+    size = np.where(pos[:, None] >= 0, gt.image_sizes[np.maximum(pos, 0)], np.nan) \
+        if len(gt.image_sizes) else np.full((len(pos), 2), np.nan)
+    kp = cols["keypoints"].rows.reshape(len(pos), k, 3)
+    labelled = (kp[:, :, 2] > 0) | (kp[:, :, 0] != 0) | (kp[:, :, 1] != 0)
+    box = cols["bbox"].rows
+    corners = np.stack([box[:, :2], box[:, :2] + box[:, 2:]], axis=1)  # (A, 2, 2)
+    for key, xy, use in (("keypoints", kp[:, :, :2], labelled),
+                         ("bbox", corners, np.repeat(cols["bbox"].present[:, None], 2, 1))):
+        _raise_outside(gt, key, xy, use, size)
+
+
+def _raise_outside(gt: GroundTruth, key: str, xy: np.ndarray, use: np.ndarray,
+                   size: np.ndarray) -> None:
+    """Raise for the first annotation with a used point of ``xy`` ``(A, P, 2)`` outside its
+    image's ``size`` ``(A, 2)`` by more than the tolerance (unknown sizes: not checked)."""
+    t = COORDINATE_TOLERANCE
+    with np.errstate(invalid="ignore"):
+        out = ((xy < -t * size[:, None, :]) | (xy > (1 + t) * size[:, None, :])).any(axis=2)
+    out &= use
+    bad = np.flatnonzero(out.any(axis=1))
+    if not len(bad):
+        return
+    a = bad[0]
+    j = int(np.flatnonzero(out[a])[0])
+    ann = gt.annotations[a]
+    w, h = size[a]
+    what = f"keypoint {j}" if key == "keypoints" else ("bbox corner" if j else "bbox origin")
+    raise gt.error(f"annotation id {ann.get('id')!r} has {what} at "
+                   f"({xy[a, j, 0]:g}, {xy[a, j, 1]:g}), outside its {w:g}x{h:g} image "
+                   f"(more than {t:g}x its size beyond an edge; negative or enormous coordinates?)")
 
 
 def _all_have(records: list, key: str) -> bool:
@@ -536,6 +659,9 @@ def _fast_fields(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | N
                 return None
             if not math.isfinite(sum(map(sum, kps))):  # NaN/inf anywhere propagates
                 return None
+            limit = gt.coordinate_limit
+            if max(map(max, kps), default=0) > limit or -min(map(min, kps), default=0) > limit:
+                return None
             score_arr = pack_rows([[r["score"] for r in data]], len(data))[0]
             if not np.isfinite(score_arr).all():
                 return None
@@ -581,6 +707,8 @@ def _fast_arrays(data: list, gt: GroundTruth, k: int, category_ids: set[Any] | N
             return None
         if not (np.isfinite(kps).all() and np.isfinite(scores).all()):
             return None
+    if n and np.abs(kps).max() > gt.coordinate_limit:
+        return None  # enormous coordinates: the slow pass names the record
     for a in (kps, scores, image_pos):
         a.flags.writeable = False
     return scores, kps.reshape(n, k, 3), image_pos, boxes
@@ -604,6 +732,11 @@ def _record_problem(rec: Any, gt: GroundTruth, k: int, category_ids: set[Any] | 
         return "has a non-numeric keypoint value"
     if not all(_finite(v) for v in kps):
         return "has a non-finite keypoint value (NaN, infinity or a number too large for a double)"
+    limit = gt.coordinate_limit
+    far = next((v for v in kps if abs(v) > limit), None)
+    if far is not None:
+        return (f"has keypoint value {far:g}, beyond +-{limit:g} ({1 + COORDINATE_TOLERANCE:g}x "
+                f"the largest image side of the ground truth; enormous coordinates?)")
     score = rec["score"]
     if not isinstance(score, (int, float)) or not _finite(score):
         return f"has a non-numeric or non-finite score {score!r}"

@@ -59,9 +59,14 @@ def _read(path: Path) -> np.ndarray:
 
 
 def _write(path: Path, img: np.ndarray) -> None:
+    """Encode with OpenCV, write with Python: ``cv2.imwrite`` only returns False on a failed
+    write, whereas Python's write raises the real ``OSError`` (a full disk is ENOSPC, which
+    the CLI reports as such); the bytes are the same as ``imwrite``'s."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), img):
-        raise OSError(f"cannot write image {path}")
+    ok, buf = cv2.imencode(path.suffix, img)
+    if not ok:
+        raise OSError(f"cannot encode image {path}")
+    path.write_bytes(buf.tobytes())
 
 
 def derive_modality(kind: str, src_path: str | Path, dst_path: str | Path, *, rng_seed: int = 0,

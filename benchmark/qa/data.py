@@ -18,6 +18,7 @@ import numpy as np
 
 from benchmark.datasets.layouts import KeypointLayout
 from benchmark.errors import MpbenchError
+from benchmark.fileio import InputFileError, read_json_checked
 
 
 class QAInputError(MpbenchError, ValueError):
@@ -88,10 +89,12 @@ def keypoint_extent(xy: np.ndarray, labelled: np.ndarray) -> np.ndarray:
 
 
 def load_json(path: Path) -> dict:
-    """Read an annotation file, turning every failure into a :class:`QAInputError`."""
+    """Read an annotation file, turning every failure into a :class:`QAInputError` (too large,
+    too deeply nested and NaN/Infinity included: :func:`benchmark.fileio.read_json_checked`)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        data = read_json_checked(path, "annotation")
+    except InputFileError as exc:
+        raise QAInputError(str(exc)) from None
     except OSError as exc:
         raise QAInputError(f"{path}: cannot read annotation file ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -130,8 +133,30 @@ def _images(coco: dict, source: str) -> dict[Any, dict]:
     for i, img in enumerate(images):
         if not isinstance(img, dict) or "id" not in img:
             raise QAInputError(f"{source}: images[{i}] has no 'id'")
+        if img["id"] in out:
+            raise QAInputError(f"{source}: image id {img['id']!r}: duplicate image id")
         out[img["id"]] = img
     return out
+
+
+def _check_in_image(kpts: np.ndarray, img_wh: np.ndarray, ann_ids: list[Any],
+                    source: str) -> None:
+    """Labelled keypoints far outside their image (negative or enormous pixels) are garbage
+    that no check can score, and drawing them would allocate a canvas of their extent:
+    refused, naming the annotation (tolerance: evaluation's ``COORDINATE_TOLERANCE``)."""
+    from benchmark.evaluation.inputs import COORDINATE_TOLERANCE as t
+
+    size = img_wh[:, None, :]
+    xy = kpts[..., :2]
+    with np.errstate(invalid="ignore"):
+        out = ((xy < -t * size) | (xy > (1 + t) * size)).any(-1) & (kpts[..., 2] > 0)
+    bad = np.argwhere(out)
+    if len(bad):
+        a, j = bad[0]
+        w, h = img_wh[a]
+        raise QAInputError(f"{source}: annotation id {ann_ids[a]!r}: keypoint {j} at "
+                           f"({xy[a, j, 0]:g}, {xy[a, j, 1]:g}) is outside its {w:g}x{h:g} "
+                           f"image (more than {t:g}x its size beyond an edge)")
 
 
 def parse_coco(coco: dict, layout: KeypointLayout, source: str = "<memory>") -> Skeletons:
@@ -191,6 +216,7 @@ def parse_coco(coco: dict, layout: KeypointLayout, source: str = "<memory>") -> 
         image_ids.append(ann["image_id"])
         fname = img.get("file_name")
         files.append(fname if isinstance(fname, str) else None)
+    _check_in_image(kpts, img_wh, ann_ids, source)
     all_images = {i: (img.get("file_name") if isinstance(img.get("file_name"), str) else None)
                   for i, img in images.items()}
     return Skeletons(source, layout, ann_ids, image_ids, kpts, bbox, area, img_wh, iscrowd, nkp,

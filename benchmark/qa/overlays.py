@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from benchmark.datasets.layouts import KeypointLayout
+from benchmark.datasets.native import image_path_problem
 
 _LEFT, _RIGHT, _CENTRE = (0, 140, 255), (255, 128, 0), (0, 200, 0)
 _FLAG, _BOX, _CANVAS = (0, 0, 255), (180, 180, 180), (48, 48, 48)
@@ -96,15 +97,16 @@ def png_data_uri(image: np.ndarray) -> str:
 
 
 class ImageCache:
-    """Loads each image of ``root`` at most once; None when absent or unreadable."""
+    """Loads each image of ``root`` at most once; None when absent, unreadable or named by a
+    path that could leave ``root``."""
 
     def __init__(self, root: Path | None) -> None:
         self.root = root
         self._cache: dict[str, np.ndarray | None] = {}
 
     def get(self, file_name: str | None) -> np.ndarray | None:
-        if self.root is None or not file_name:
-            return None
+        if self.root is None or not file_name or image_path_problem(file_name) is not None:
+            return None  # an absolute or '..' path is never read: it could leave the root
         if file_name not in self._cache:
             path = self.root / file_name
             self._cache[file_name] = cv2.imread(str(path), cv2.IMREAD_UNCHANGED) \

@@ -150,7 +150,10 @@ def build_curves(cells: list[CellMetrics], data_root: Path = Path("data"), *,
 
 
 def write_curves(curves: list[Curve], out_dir: Path) -> list[Path]:
-    """``out_dir/<dataset>.<ladder>.csv`` per curve."""
+    """``out_dir/<dataset>.<ladder>.csv`` per curve. ``out_dir`` is created even when no
+    ladder applies (e.g. a matrix of RGB cells only): the workflow's report rule declares it
+    as an output, and a missing folder would fail the job after the report was written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for curve in curves:
         buf = io.StringIO()

@@ -106,6 +106,7 @@ def _place(src: Path, dst: Path) -> None:
 def convert(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
     """Native layout -> canonical, validated annotation files per split."""
     from benchmark.datasets.canonical import counts, validate
+    from benchmark.datasets.native import check_image_paths
 
     base = spec.dataset_dir(data_root)
     raw = base / "raw"
@@ -120,6 +121,7 @@ def convert(spec: DatasetSpec, data_root: Path = Path("data")) -> Path:
     summary: dict[str, dict] = {}
     for split, coco in converted.items():
         source = f"{raw} ({split}: {coco.get('info', {}).get('source', 'native files')})"
+        check_image_paths(coco, source)  # before any path is joined to the data root
         validate(coco, spec.layout, source=source, modalities=spec.sensor_modalities)
         _check_images_exist(spec, data_root, coco, source)
         summary[split] = counts(coco)

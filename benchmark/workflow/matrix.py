@@ -9,8 +9,10 @@ offending key named instead of hours later inside a training job.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+import posixpath
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import yaml
 
@@ -58,6 +60,7 @@ def entries_of(config: dict[str, Any], root: Path | None = None) -> dict[Cell, l
     entries = config.get("matrix")
     if not isinstance(entries, list) or not entries:
         raise MatrixError("matrix: expected a non-empty list of {dataset, modalities, models}")
+    check_paths(config)
     cells: dict[Cell, list[int]] = {}
     described: dict[str, tuple[Cell, str]] = {}
     for i, entry in enumerate(entries):
@@ -95,6 +98,64 @@ def entries_of(config: dict[str, Any], root: Path | None = None) -> dict[Cell, l
                 raise MatrixError(f"{described[cell.key][1]}.init.cell: {upstream.key} is "
                                   "evaluate-only; start from its init url instead")
     return cells
+
+
+def path_problem(value: object) -> str | None:
+    """Why a path-valued matrix key could name a file outside the repository: absolute, or
+    with ``..`` parts that climb above it. Relative paths resolve against the repository
+    root (Snakemake's working directory); a weights file kept elsewhere is linked or copied
+    in (a symlink inside the repository is the deliberate way out)."""
+    if not isinstance(value, str):
+        return None  # the schema names wrong types
+    if value.startswith("~") or PurePosixPath(value).is_absolute():
+        return f"{value!r} is outside the repository (an absolute path)"
+    normal = posixpath.normpath(value.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        return f"{value!r} climbs outside the repository ('..')"
+    return None
+
+
+def url_problem(url: object) -> str | None:
+    """``file://`` URLs name local paths: the same rule as :func:`path_problem`, on the path
+    (``file:///abs`` is absolute; ``file://relative/path`` is read relative to the repo)."""
+    if not isinstance(url, str) or not url.startswith("file://"):
+        return None
+    parsed = urlparse(url)
+    host = "" if parsed.netloc == "localhost" else parsed.netloc
+    return path_problem(unquote(host + parsed.path))
+
+
+def matrix_paths(config: dict[str, Any]) -> list[tuple[str, object, bool]]:
+    """Every path-valued key of a matrix file: ``(key, value, is_url)``. The schema
+    (workflow/schemas/config.schema.yaml) has three: ``detectors.<name>.config`` (unless
+    ``package::path``), ``detectors.<name>.checkpoint`` (unless an http(s) URL) and
+    ``matrix[i].init.url``; dataset, modality and model values are names (their patterns
+    allow no ``/``)."""
+    out: list[tuple[str, object, bool]] = []
+    detectors = config.get("detectors") or {}
+    for name, det in (detectors.items() if isinstance(detectors, dict) else ()):
+        if not isinstance(det, dict):
+            continue
+        cfg, ckpt = det.get("config"), det.get("checkpoint")
+        if not (isinstance(cfg, str) and "::" in cfg):
+            out.append((f"detectors.{name}.config", cfg, False))
+        if not (isinstance(ckpt, str) and ckpt.startswith(("http://", "https://"))):
+            out.append((f"detectors.{name}.checkpoint", ckpt, False))
+    for i, entry in enumerate(config.get("matrix") or []):
+        init = entry.get("init") if isinstance(entry, dict) else None
+        if isinstance(init, dict) and "url" in init:
+            out.append((f"matrix[{i}].init.url", init["url"], True))
+    return out
+
+
+def check_paths(config: dict[str, Any]) -> None:
+    """Refuse a matrix file whose path-valued keys name files outside the repository (a
+    shared or tampered matrix must not make jobs read, or ``--configfile`` users trust, files
+    anywhere on the machine), naming the key."""
+    for key, value, is_url in matrix_paths(config):
+        problem = url_problem(value) if is_url else path_problem(value)
+        if problem is not None:
+            raise MatrixError(f"{key}: {problem}; use a path inside the repository")
 
 
 def _entry_cells(entry: dict[str, Any], dataset: str, where: str) -> list[Cell]:

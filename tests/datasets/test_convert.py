@@ -190,6 +190,74 @@ def test_posetrack18_round_trip(real_fixtures: Path, tmp_path: Path) -> None:
     validate(out, POSETRACK17, "posetrack18", ["rgb"])
 
 
+def _posetrack18_val(real: Path, tmp_path: Path) -> tuple[dict, dict[int, dict]]:
+    """The converted PoseTrack18 val sample and its native annotations by id."""
+    base = real / "mmpose/tests/data/posetrack18"
+    raw = tmp_path / "raw" / "posetrack18"
+    files = [_link(f, raw / "annotations/val" / f.name)
+             for f in sorted((base / "annotations/val").glob("*.json"))]
+    for jpg in (base / "images/val").rglob("*.jpg"):
+        _link(jpg, raw / "images/val" / jpg.parent.name / jpg.name)
+    out = posetrack18.convert_split(files, raw.parent, posetrack18._image_index(raw.parent))
+    native = {a["id"]: a for f in files for a in json.loads(f.read_text())["annotations"]}
+    return out, native
+
+
+def test_posetrack18_keypoints_are_the_native_x_y(real_fixtures: Path, tmp_path: Path) -> None:
+    """Every converted keypoint is the native (x, y, v) of the same person and joint (counts
+    alone would not see x and y swapped or joints reordered); two joints pinned to the
+    file's literals, one of them a real annotation above the frame."""
+    out, native = _posetrack18_val(real_fixtures, tmp_path)
+    assert len(out["annotations"]) == 14
+    for ann in out["annotations"]:
+        assert ann["keypoints"] == [float(v) for v in native[ann["id"]]["keypoints"]], ann["id"]
+    by_id = {a["id"]: a["keypoints"] for a in out["annotations"]}
+    j = POSETRACK17.index
+    # 012834_mpii_test.json, frame 000000: nose of person 8, head_top of person 10 (y < 0)
+    assert by_id[1012834000008][3 * j["nose"]:3 * j["nose"] + 3] == [1406.0, 451.0, 1.0]
+    top = by_id[1012834000010][3 * j["head_top"]:3 * j["head_top"] + 3]
+    assert top == [424.0380249, -24.93852425, 1.0]
+    sizes = {i["id"]: (i["width"], i["height"]) for i in out["images"]}
+    assert sizes[10128340000] == (1920, 1080)
+
+
+def test_validate_refuses_keypoints_outside_the_image(real_fixtures: Path,
+                                                      tmp_path: Path) -> None:
+    """Real PoseTrack18 (a head_top 25 px above the frame) passes; the same file with x and y
+    swapped is refused, naming the annotation, the image size and the joints; the tolerance
+    is 25 % of the side, both sides."""
+    from benchmark.datasets.canonical import OUTSIDE_TOLERANCE
+
+    out, _ = _posetrack18_val(real_fixtures, tmp_path)
+    validate(out, POSETRACK17, "posetrack18", ["rgb"])
+    swapped = json.loads(json.dumps(out))
+    for ann in swapped["annotations"]:
+        kp = ann["keypoints"]
+        kp[0::3], kp[1::3] = kp[1::3], kp[0::3]
+    with pytest.raises(InvalidAnnotations) as err:
+        validate(swapped, POSETRACK17, "posetrack18/val", ["rgb"])
+    msg = str(err.value)
+    assert msg.startswith("posetrack18/val: 3 invalid record(s)")
+    assert ("annotation id 1012834000008 (image 10128340000): 11 keypoint(s) outside the "
+            "1920x1080 image (beyond 25% of its size): nose (451, 1406), head_bottom "
+            "(472.946, 1379.2), head_top (431.915, 1398.98), left_shoulder (467.5, 1375.5) "
+            "and 7 more; x and y swapped, or the wrong image?") in msg
+    assert OUTSIDE_TOLERANCE == 0.25
+    img = {"id": 1, "width": 100, "height": 40, "modality_paths": {"rgb": "a.png"}}
+
+    def one(x: float, y: float) -> dict:
+        kp = [0.0] * 51
+        kp[15:18] = [x, y, 2]  # left_shoulder; unlabelled joints at (0, 0) are never checked
+        return {"images": [img], "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "keypoints": kp, "num_keypoints": 1}]}
+
+    for x, y in ((-25.0, -10.0), (125.0, 50.0), (0.0, 0.0), (100.0, 40.0)):
+        validate(one(x, y), COCO17, "edge.json", ["rgb"])  # on the tolerance: accepted
+    for x, y in ((-25.001, 0.0), (125.001, 0.0), (0.0, -10.001), (0.0, 50.001)):
+        with pytest.raises(InvalidAnnotations, match="left_shoulder"):
+            validate(one(x, y), COCO17, "edge.json", ["rgb"])
+
+
 def test_posetrack18_same_video_name_in_two_splits(real_fixtures: Path, tmp_path: Path) -> None:
     """Frames are found by split, video and frame name: a train and a val video of the same
     name (same frame names) each keep their own images."""

@@ -675,7 +675,10 @@ def _mpii_release(real: Path, out: Path, *, val_persons: int | None = None
     """The MPII release: ``gt_valid.mat`` byte for byte, or, with ``val_persons``, its first
     ``val_persons`` persons (every variable of the file cut to them, rewritten by scipy)."""
     import numpy as np
+    from PIL import Image
     from scipy.io import loadmat, savemat
+
+    from benchmark.datasets.canonical import _outside_image
 
     src = _need(real / "mmpose/tests/data/mpii")
     mat_path = _need(real / "mpii/gt_valid.mat")
@@ -692,15 +695,27 @@ def _mpii_release(real: Path, out: Path, *, val_persons: int | None = None
     missing = np.asarray(mat["jnt_missing"], dtype=bool)  # (16, N)
     pos = np.asarray(mat["pos_gt_src"], dtype=float)  # (16, 2, N), MATLAB 1-based
     n = missing.shape[1]
+    # The release's photos are not in the fixtures: persons go to the sample photos in turn,
+    # or, when their joints lie beyond that photo (the converter's validate() refuses
+    # keypoints outside the image), to a blank canvas as large as MPII's largest frames.
+    sizes = {name: Image.open(src / name).size for name in photos}
+    canvas = "canvas_1920x1080.jpg"
     val = []  # mpii_val.json in the HRNet/MMPose form, same person order as gt_valid.mat
     for i in range(n):
         joints = np.where(missing[:, i, None], 0.0, pos[:, :, i])
         seen = joints[~missing[:, i]]
         center = seen.mean(axis=0) if len(seen) else np.array([100.0, 100.0])
-        val.append({"image": photos[i % len(photos)], "center": center.round(2).tolist(),
+        photo = photos[i % len(photos)]
+        if _outside_image([v for xy in seen - 1.0 for v in (*xy, 2)], *sizes[photo]):
+            photo = canvas
+        val.append({"image": photo, "center": center.round(2).tolist(),
                     "scale": 1.5, "joints": joints.round(2).tolist(),
                     "joints_vis": (~missing[:, i]).astype(int).tolist()})
     images = {f"images/{name}": (src / name).read_bytes() for name in photos}
+    if any(r["image"] == canvas for r in val):
+        blank = io.BytesIO()
+        Image.new("RGB", (1920, 1080), (128, 128, 128)).save(blank, "JPEG")
+        images[f"images/{canvas}"] = blank.getvalue()
     files = {"mpii_human_pose_v1.tar.gz": _tar(out / "mpii_human_pose_v1.tar.gz", images),
              "mpii_train.json": src / "test_mpii.json",
              "mpii_val.json": _write(out / "mpii_val.json", _dumps(val)),

@@ -137,3 +137,90 @@ def test_compare_without_bootstrap_gives_only_the_difference(inputs: dict) -> No
     out = compare("crowdpose", gt, preds, other, bootstrap=0)
     assert out["interval"] is None and out["p_value"] is None
     assert out["difference"] == pytest.approx(out["b"] - out["a"])
+
+
+class _MeanOfUnits:
+    """A minimal :class:`~benchmark.evaluation.base.Prepared`: the statistic is the weighted
+    mean of one value per unit, so each resample's value can be recomputed independently."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = np.asarray(values, dtype=float)
+        self.n_units = len(self.values)
+
+    def point(self) -> dict[str, float]:
+        return {"m": float(self.values.mean())}
+
+    def resampled(self, weights: np.ndarray) -> dict[str, float]:
+        return {"m": float(np.average(self.values, weights=weights))}
+
+
+def test_percentile_interval_is_the_central_95_percent() -> None:
+    """0..1000: numpy's linear percentiles 2.5 and 97.5 are exactly 25 and 975 (a 5 % or 90 %
+    interval would give 50 / 950); undefined (negative, NaN) resamples are left out."""
+    from benchmark.evaluation.bootstrap import percentile_interval
+
+    # 100 * (1 - 0.95) / 2 is 2.500000000000002 in floats: hence approx, not ==
+    assert percentile_interval(np.arange(1001.0)) == pytest.approx((25.0, 975.0), abs=1e-9)
+    with_undefined = np.concatenate([np.arange(1001.0), [-1.0, np.nan, -1.0]])
+    assert percentile_interval(with_undefined) == pytest.approx((25.0, 975.0), abs=1e-9)
+
+
+def test_interval_rebuilt_from_independently_drawn_resamples() -> None:
+    """Same seed, same resampling (numpy's default_rng, ``integers(0, n, n)`` per resample):
+    the interval is numpy's 2.5 / 97.5 percentiles of the recomputed statistic, and the paired
+    difference's interval likewise. A skewed sample makes 2.5 and 5 clearly different."""
+    from benchmark.evaluation.bootstrap import intervals, paired_difference
+
+    values = np.random.default_rng(3).exponential(1.0, 60) ** 2
+    a, b = _MeanOfUnits(values), _MeanOfUnits(values * 1.5 + 0.1)
+    seed, n = 11, 400
+    rng = np.random.default_rng(seed)
+    draws = [rng.integers(0, len(values), size=len(values)) for _ in range(n)]
+    stat_a = np.array([values[d].mean() for d in draws])
+    stat_b = np.array([(values[d] * 1.5 + 0.1).mean() for d in draws])
+    lo, hi = np.percentile(stat_a, [2.5, 97.5])
+    assert np.percentile(stat_a, 5) - lo > 0.01  # the boundary matters for this sample
+    got = intervals(a, n, seed)["m"]
+    assert got == pytest.approx((lo, hi), rel=1e-12, abs=0)
+    diff = paired_difference(a, b, "m", n, seed)
+    want = np.percentile(stat_b - stat_a, [2.5, 97.5])
+    assert diff["interval"] == pytest.approx(list(want), rel=1e-12, abs=0)
+    assert diff["difference"] == pytest.approx(b.point()["m"] - a.point()["m"])
+    # two-sided p from the docstring's formula: every resampled difference is > 0 here
+    deltas = stat_b - stat_a
+    tail = min(np.count_nonzero(deltas <= 0) + 1, np.count_nonzero(deltas >= 0) + 1)
+    assert tail == 1 and diff["p_value"] == pytest.approx(2 * tail / (n + 1), rel=1e-12)
+
+
+def test_replicates_report_the_sample_standard_deviation(real_fixtures: Path) -> None:
+    """``std`` is the across-replicate sample standard deviation (ddof 1) of the per-set
+    values ``evaluate`` gives; ``stats`` their mean."""
+    from benchmark.evaluation.api import replicates
+
+    gt = json.loads((real_fixtures / "mmpose/tests/data/coco/test_coco.json").read_text())
+    preds = [perturb(gt, seed) for seed in (1, 2, 3)]
+    out = replicates("coco", gt, preds, bootstrap=0)
+    ap = [evaluate("coco", gt, p, bootstrap=0).stats["AP"] for p in preds]
+    assert len(set(ap)) == 3
+    assert out["std"]["AP"] == pytest.approx(float(np.std(ap, ddof=1)), rel=1e-12)
+    assert out["stats"]["AP"] == pytest.approx(float(np.mean(ap)), rel=1e-12)
+
+
+def test_sum_by_unit_keeps_the_shape_of_no_units() -> None:
+    """No rows: an empty sum per unit with the trailing shape of the values."""
+    from benchmark.evaluation.base import sum_by_unit
+
+    empty = sum_by_unit(np.zeros((0, 2, 16)), np.zeros(0, dtype=np.int64))
+    assert empty.shape == (0, 2, 16)
+    rows = sum_by_unit(np.arange(6.0).reshape(3, 2), np.array([2, 0, 2]))
+    assert rows.tolist() == [[2.0, 3.0], [4.0, 6.0]]
+
+
+def test_result_json_states_the_interval_level(real_fixtures: Path) -> None:
+    """The JSON result names the confidence of its intervals: 0.95, the level they are."""
+    from benchmark.evaluation.bootstrap import LEVEL
+
+    gt = json.loads((real_fixtures / "mmpose/tests/data/coco/test_coco.json").read_text())
+    res = evaluate("coco", gt, perturb(gt, 1), bootstrap=5, seed=0)
+    assert res.to_dict()["bootstrap"] == {"resamples": 5, "seed": 0, "confidence": 0.95}
+    assert LEVEL == 0.95

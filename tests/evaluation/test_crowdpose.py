@@ -74,3 +74,36 @@ def test_predictions_without_positive_keypoint_scores_are_dropped(xtcoco_dir: Pa
     res = evaluate("crowdpose", xtcoco_dir / "example_crowdpose_val.json", zeroed)
     without = evaluate("crowdpose", xtcoco_dir / "example_crowdpose_val.json", preds[1:])
     assert res.stats == without.stats
+
+
+#: Crowd indices on and just off xtcocotools' boundaries (``get_type_result(first=0.2,
+#: second=0.8)``: easy < 0.2 <= medium < 0.8 <= hard).
+BOUNDARY_INDICES = [0.2, 0.8, 0.19999, 0.79999]
+
+
+def test_crowd_index_on_the_boundaries_binned_as_xtcocotools(xtcoco_dir: Path,
+                                                             tmp_path: Path) -> None:
+    """Images exactly at 0.2 and 0.8 fall in medium and hard, as xtcocotools' own ``split``
+    puts them; AP(E)/AP(M)/AP(H) then equal xtcocotools' summary of the same file."""
+    from xtcocotools.cocoeval import COCOeval
+
+    from benchmark.evaluation.coco import _crowd_masks
+
+    gt = json.loads((xtcoco_dir / "example_crowdpose_val.json").read_text())
+    for img, index in zip(gt["images"], BOUNDARY_INDICES, strict=True):
+        img["crowdIndex"] = index
+    path = tmp_path / "boundaries.json"
+    path.write_text(json.dumps(gt))
+    ids = [img["id"] for img in gt["images"]]
+    masks = _crowd_masks(load_ground_truth(gt), ids)
+    assert masks is not None
+    # the split xtcocotools' keypoints_crowd summary uses (literals in _summarizeKps_crowd)
+    easy, medium, hard = COCOeval.split(None, str(path), 0.2, 0.8)
+    for name, ref in (("AP(E)", easy), ("AP(M)", medium), ("AP(H)", hard)):
+        assert [i for i, m in zip(ids, masks[name]) if m] == ref, name
+    # on the boundary: 0.2 -> medium, 0.8 -> hard (published split, not just xtcocotools')
+    assert [bin_ for i in ids for bin_ in ("AP(E)", "AP(M)", "AP(H)")
+            if masks[bin_][ids.index(i)]] == ["AP(M)", "AP(H)", "AP(E)", "AP(M)"]
+    preds = json.loads((xtcoco_dir / "example_crowdpose_preds.json").read_text())
+    res = evaluate("crowdpose", path, preds)
+    assert np.array_equal([res.stats[n] for n in NAMES], xtcocotools_crowd(path, preds))

@@ -8,7 +8,10 @@ daemons it started (by PID), and puts back any ``/etc/slurm`` file it replaced.
 
 The cluster: one node (``hostname -s``, the CPUs and memory ``slurmd -C`` reports, two fake
 GPUs whose device files are character devices like ``/dev/null``), one default partition
-``mpbench`` and a second partition ``mpbench-cpu`` on the same node (for CPU-only jobs),
+``mpbench`` and a second partition ``mpbench-cpu`` on the same node (for CPU-only jobs), a
+third ``mpbench-urgent`` of a higher priority tier whose jobs preempt the others'
+(``preempt/partition_prio``, ``PreemptMode=REQUEUE``, 20 s ``GraceTime``: SIGTERM, then the
+job goes back to the queue under its id),
 ``select/cons_tres``, ``proctrack/linuxproc`` (no cgroups), no slurmdbd
 (``accounting_storage/none``; finished jobs are written to ``jobcomp.log`` by
 ``jobcomp/filetxt`` and stay visible to ``scontrol``/``squeue`` for ``MinJobAge`` seconds).
@@ -46,6 +49,7 @@ RUN = Path("/run/mpbench-test-slurm") if Path("/run").is_dir() else Path(
     tempfile.gettempdir()) / "mpbench-test-slurm"
 PARTITION = "mpbench"
 CPU_PARTITION = "mpbench-cpu"
+URGENT_PARTITION = "mpbench-urgent"
 ACCOUNT = "mpbench"
 GPUS = 2
 MIN_JOB_AGE = 900  # s: finished jobs stay in squeue/scontrol (the plugin polls with squeue)
@@ -153,6 +157,8 @@ class SlurmCluster:
     node: str = field(default_factory=lambda: socket.gethostname().split(".")[0])
     partition: str = PARTITION
     cpu_partition: str = CPU_PARTITION
+    #: a higher-priority partition whose jobs preempt (requeue) the others' (preempt/partition_prio)
+    urgent_partition: str = URGENT_PARTITION
     account: str = ACCOUNT
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     started_munged: bool = False
@@ -214,7 +220,7 @@ class SlurmCluster:
     def stop(self) -> None:
         """Cancel remaining jobs, end our daemons (by PID), restore /etc/slurm."""
         if "slurmctld" in self.procs and self.procs["slurmctld"].poll() is None:
-            _run(["scancel", "--partition", f"{self.partition},{self.cpu_partition}"],
+            _run(["scancel", "--partition", self.partitions],
                  check=False)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and self.jobs(states="PENDING,RUNNING,"
@@ -298,7 +304,7 @@ class SlurmCluster:
             pid = int(info["pid"])
             if _comm(pid) == info["comm"] and _start_time(pid) == info["start"]:
                 if info["comm"] == "slurmctld":
-                    _run(["scancel", "--partition", f"{self.partition},{self.cpu_partition}"],
+                    _run(["scancel", "--partition", self.partitions],
                          check=False)
                     time.sleep(2)
                 _end(pid)
@@ -369,6 +375,10 @@ class SlurmCluster:
         line = re.sub(r"RealMemory=\d+", f"RealMemory={int(mem * 0.9)}", line)
         return f"{line} NodeAddr=127.0.0.1 Gres=gpu:{GPUS} State=UNKNOWN"
 
+    @property
+    def partitions(self) -> str:
+        return f"{self.partition},{self.cpu_partition},{self.urgent_partition}"
+
     def slurm_conf(self) -> str:
         r = self.root
         return f"""{MARKER}: written by tests/slurm/cluster.py, removed at teardown
@@ -404,8 +414,13 @@ DefMemPerCPU=1024
 ReturnToService=2
 InactiveLimit=0
 {self._node_line()}
-PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE State=UP
-PartitionName={self.cpu_partition} Nodes={self.node} Default=NO MaxTime=INFINITE State=UP
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
+JobRequeue=1
+PartitionName=DEFAULT Nodes={self.node} MaxTime=INFINITE State=UP
+PartitionName={self.partition} Default=YES PriorityTier=1 GraceTime=20
+PartitionName={self.cpu_partition} Default=NO PriorityTier=1 GraceTime=20
+PartitionName={self.urgent_partition} Default=NO PriorityTier=10 PreemptMode=OFF
 """
 
     def _write_config(self) -> None:

@@ -25,12 +25,14 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import in_ci
 from tests.integration.test_pipeline import _env as _pipeline_env
 from tests.integration.test_pipeline import _stack_available
 from tests.repo_copy import committed_copy, micro_demo_params
@@ -53,6 +55,13 @@ PREEMPT = {**MICRO, "experiment": "micro-slurm-preempt",
            "matrix": [{"dataset": "demo", "modalities": ["lowlight"], "models": ["tiny_hrnet"]}],
            "train": {"epochs": 40, "seed": 0, "batch_size": 8}}
 PREEMPT_CELL = "demo/lowlight/tiny_hrnet"
+#: Real preemption: a cell whose job a higher partition's job preempts, and the same cell
+#: trained once without interruption for reference.
+REQUEUE = {**MICRO, "experiment": "micro-slurm-requeue",
+           "matrix": [{"dataset": "demo", "modalities": ["depth"], "models": ["tiny_hrnet"]}],
+           "train": {"epochs": 24, "seed": 0, "batch_size": 8}}
+REQUEUE_REF = {**REQUEUE, "experiment": "micro-slurm-requeue-ref"}
+REQUEUE_CELL = "demo/depth/tiny_hrnet"
 
 SNAKE = ["snakemake", "--profile", "workflow/profiles/slurm",
          # the test cluster answers at once; the profile keeps the plugin's 40 s
@@ -63,18 +72,29 @@ SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: ([^)]+)\)")
 TIMEOUT = 900
 
 
+def _unavailable(reason: str, slurm: SlurmCluster | None = None) -> None:
+    """Skip without a cluster; under ``CI=true`` (which installs slurm-wlm and munge as root)
+    a cluster that cannot start is a failure that prints the daemons' logs."""
+    if in_ci():
+        logs = slurm.logs() if slurm is not None else ""
+        pytest.fail(f"CI=true but the test SLURM cluster is unavailable: {reason}\n{logs}",
+                    pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     if not _stack_available():
-        pytest.skip("needs the full stack (mmcv with ops, mmpose, snakemake): run `make test`")
+        _unavailable("needs the full stack (mmcv with ops, mmpose, snakemake): run `make test`")
     reason = unavailable_reason()
     if reason:
-        pytest.skip(reason)
+        _unavailable(reason)
     slurm = SlurmCluster(tmp_path_factory.mktemp("slurm"))
     try:
         slurm.start()
     except ClusterUnavailable as exc:
-        pytest.skip(str(exc))
+        slurm.stop()
+        _unavailable(str(exc), slurm)
     yield slurm
     slurm.stop()
 
@@ -87,7 +107,9 @@ def repo(tmp_path_factory) -> Path:
     (dst.parent / "home").mkdir()
     return committed_copy(dst, params=micro_demo_params,
                           files={"configs/micro_slurm.yaml": MICRO,
-                                 "configs/preempt.yaml": PREEMPT})
+                                 "configs/preempt.yaml": PREEMPT,
+                                 "configs/requeue.yaml": REQUEUE,
+                                 "configs/requeue_ref.yaml": REQUEUE_REF})
 
 
 def _env(repo: Path, cluster: SlurmCluster) -> dict[str, str]:
@@ -297,3 +319,78 @@ def test_preempted_training_resumes_in_the_same_run(repo: Path, cluster: SlurmCl
     assert sorted(m.step for m in loss) == list(range(1, 41))  # each epoch once, across 3 jobs
     rows = list(csv.DictReader((repo / "results" / "leaderboard.csv").open()))
     assert {(r["modality"], r["run_id"]) for r in rows} == {("lowlight", run.info.run_id)}
+
+
+def test_preempted_by_a_higher_partition_training_resumes_and_equals_an_uninterrupted_run(
+        repo: Path, cluster: SlurmCluster, first_run) -> None:
+    """Real preemption on the single-node cluster (preempt/partition_prio, PreemptMode=REQUEUE,
+    GraceTime=20): the cell's training job is preempted by a job of the higher-priority
+    partition that needs every CPU of the node. SLURM sends SIGTERM at the start of the grace
+    time; the training writes an iteration checkpoint and exits, so the job step and the job
+    end (FAILED, measured: a job that ends within its grace time is not requeued) and the
+    urgent job runs. Snakemake's retry submits the cell again (attempt 2), which resumes from
+    the newest checkpoint. The workflow ends with one MLflow run for the cell, a loss for every
+    epoch once, and final weights and scores equal to those of the same cell trained without
+    interruption."""
+    import torch
+
+    from benchmark.models.train import newest_valid_checkpoint
+
+    work = repo / "work_dirs" / "demo" / "depth" / "tiny_hrnet"
+    out = repo.parent / "requeue-snakemake.log"
+    with out.open("w") as fh:
+        proc = subprocess.Popen(
+            ["timeout", "-k", "20", str(TIMEOUT), *SNAKE, "--configfile", "configs/requeue.yaml"],
+            cwd=repo, env=_env(repo, cluster), stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        job_id = _wait_for_checkpointing_job(cluster, work, proc, set())
+        # every CPU of the node (not --exclusive, which slurm 22.05 does not preempt for)
+        cpus = re.search(r"CPUTot=(\d+)", subprocess.run(
+            ["scontrol", "show", "node", "-o", cluster.node], check=True, capture_output=True,
+            text=True, timeout=30).stdout).group(1)
+        urgent = subprocess.run(
+            ["sbatch", "--parsable", "-p", cluster.urgent_partition, "-A", cluster.account,
+             "-c", cpus, "--mem=200", "-o", str(repo.parent / "urgent.out"),
+             "--wrap", "sleep 2"],
+            check=True, capture_output=True, text=True, timeout=30).stdout.strip()
+        _wait_gone(cluster, job_id)
+        resume_from = newest_valid_checkpoint(work)
+        rc = proc.wait(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=60)
+    log = out.read_text()
+    assert rc == 0, log[-4000:] + _diagnostics(repo, cluster)
+    assert "DUE TO PREEMPTION" in log or "CANCELLED" in log, log[-4000:]
+    jobs = list(_submitted(log))
+    assert jobs[0] == job_id and len(jobs) == 2, log[-4000:]  # the preempted job and its retry
+    done = cluster.completed_jobs()
+    assert done[urgent]["JobState"] == "COMPLETED"
+    assert done[jobs[1]]["JobState"] == "COMPLETED"
+    assert cluster.job(jobs[1])["MinMemoryNode"] == "3000M"  # attempt 2
+    assert resume_from is not None and resume_from.name.startswith("iter_")  # on SIGTERM
+    summary = json.loads((work / "train_summary.json").read_text())
+    assert Path(summary["resumed_from"]).name == resume_from.name, summary
+    runs, client = _mlflow_runs(repo, REQUEUE["experiment"])
+    assert [r.data.tags["mpbench.cell"] for r in runs] == [REQUEUE_CELL]
+    (run,) = runs
+    assert run.info.status == "FINISHED" and run.info.run_id == summary["run_id"]
+    loss = client.get_metric_history(run.info.run_id, "train/loss")
+    assert sorted(m.step for m in loss) == list(range(1, 25))  # continuous, each epoch once
+    preempted = torch.load(work / "epoch_24.pth", map_location="cpu",
+                           weights_only=False)["state_dict"]
+    metrics = json.loads((repo / "results/cells" / REQUEUE_CELL / "metrics.json").read_text())
+
+    # the same cell without interruption (a fresh work dir, locally, same threads and seed)
+    shutil.rmtree(work)
+    shutil.rmtree(repo / "results" / "cells" / REQUEUE_CELL)
+    _run(["snakemake", "--profile", "workflow/profiles/local", "--configfile",
+          "configs/requeue_ref.yaml", "--cores", "2"], repo, cluster)
+    reference = torch.load(work / "epoch_24.pth", map_location="cpu",
+                           weights_only=False)["state_dict"]
+    assert preempted.keys() == reference.keys()
+    assert all(torch.equal(preempted[k], reference[k]) for k in reference)
+    ref_metrics = json.loads((repo / "results/cells" / REQUEUE_CELL / "metrics.json")
+                             .read_text())
+    assert ref_metrics["scores"]["test"]["stats"] == metrics["scores"]["test"]["stats"]

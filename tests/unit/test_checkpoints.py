@@ -78,3 +78,44 @@ def test_truncated_checkpoint_is_skipped_for_resume(tmp_path) -> None:
     (tmp_path / "epoch_2.pth").write_bytes(data[: len(data) // 2])  # killed while writing
     assert not is_valid_checkpoint(str(tmp_path / "epoch_2.pth"))
     assert newest_valid_checkpoint(tmp_path) == tmp_path / "epoch_1.pth"
+
+
+def _checkpoint_at(path, iteration: int) -> None:
+    """An MMEngine-like checkpoint whose ``meta.iter`` (what resume compares) is ``iteration``."""
+    torch.save({"meta": {"epoch": iteration // 100, "iter": iteration},
+                "state_dict": {"w": torch.full((2,), float(iteration))}}, path)
+
+
+def test_resume_picks_the_newest_of_several_valid_checkpoints(tmp_path) -> None:
+    """With several loadable checkpoints the one with the most iterations wins, whatever the
+    file names sort as (epoch_10 < epoch_2 as text) and whichever pattern (epoch/iter) holds
+    it; a truncated newer file is skipped, not taken and not a reason to fall back further."""
+    for name, iteration in (("epoch_2.pth", 200), ("epoch_10.pth", 1000),
+                            ("iter_1100.pth", 1100), ("iter_50.pth", 50)):
+        _checkpoint_at(tmp_path / name, iteration)
+    _checkpoint_at(tmp_path / "epoch_12.pth", 1200)
+    data = (tmp_path / "epoch_12.pth").read_bytes()
+    (tmp_path / "epoch_12.pth").write_bytes(data[: len(data) // 2])  # killed while writing
+    assert newest_valid_checkpoint(tmp_path) == tmp_path / "iter_1100.pth"
+    (tmp_path / "iter_1100.pth").unlink()
+    assert newest_valid_checkpoint(tmp_path) == tmp_path / "epoch_10.pth"
+
+
+class _DictWithStateDict:
+    """Unpickles (fully) into a dict that looks like a checkpoint, through ``builtins.dict``,
+    a global the weights-only unpickler does not allow."""
+
+    def __reduce__(self):
+        return (dict, ([("state_dict", {"w": 1}), ("meta", {"iter": 7})],))
+
+
+def test_checkpoint_checks_load_weights_only(tmp_path) -> None:
+    """A file that is a valid checkpoint only to the full (code-running) unpickler is refused
+    by both checks: they must load with ``weights_only=True``."""
+    from benchmark.models.checkpoints import checkpoint_progress
+
+    path = tmp_path / "epoch_9.pth"
+    torch.save(_DictWithStateDict(), path)
+    assert torch.load(path, weights_only=False)["state_dict"] == {"w": 1}
+    assert not is_valid_checkpoint(str(path))
+    assert checkpoint_progress(str(path)) is None

@@ -100,6 +100,7 @@ EXPECTED = {
     "mvor-topdown": 8,  # 2 models x {rgb, depth, 80x60, 64x48}
     "mvor-depth": 6,    # DepthPose x {depth, 80x60, 64x48, rgb} + DepthPose+SR x {80x60, 64x48}
     "posetrack": 2,     # frame-wise HRNet-W48 and PoseWarper
+    "demo-replicates": 15,  # the demo's 5 cells x 3 seeds
     "llvip-pose-gray-pretrain": 40,  # 4 models x 5 COCO variants, each finetuned on thermal
     "exlpose": 5,  # baselines (LL, WL, WL->LL) + LSBN + LSBN+LUPI on ResNet-50
 }
