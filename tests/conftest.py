@@ -7,6 +7,8 @@ them in place and skip with a clear reason when the folder is absent.
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,24 @@ def real_fixtures() -> Path:
                         "../shared/fixtures/real beside the repository, or set "
                         "MPBENCH_REAL_FIXTURES)")
     return REAL_FIXTURES
+
+
+@pytest.fixture(scope="module")
+def module_tmp(request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A scratch folder for one test module, removed when the module ends.
+
+    The workflow modules train real models and copy the repository; kept until the session
+    ends (pytest's default), their folders reached 19 GB and filled a CI machine's disk.
+    A module with a failure keeps its folder outside CI, to be looked at; set
+    ``MPBENCH_KEEP_TMP=1`` to keep every folder."""
+    failed_before = request.session.testsfailed
+    path = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    yield path
+    failed = request.session.testsfailed > failed_before
+    if os.environ.get("MPBENCH_KEEP_TMP") == "1" or (failed and not in_ci()):
+        return
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture()

@@ -64,7 +64,7 @@ def predict(work_dir: Path, checkpoint: str | None, ann_file: Path, out: Path, *
     from mmengine.runner import Runner
 
     from benchmark.models.checkpoints import allow_mmengine_checkpoints
-    from benchmark.models.train import limit_threads, limit_workers
+    from benchmark.models.train import limit_threads, limit_workers, own_visualizer
 
     cfg = Config.fromfile(str(work_dir / "config.py"))
     cfg.load_from = checkpoint
@@ -98,6 +98,7 @@ def predict(work_dir: Path, checkpoint: str | None, ann_file: Path, out: Path, *
     import benchmark.models.ext  # noqa: F401 - registers LoadModalityImage
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    own_visualizer(cfg, Path(cfg.work_dir))
     Runner.from_cfg(cfg).test()
     written = Path(f"{prefix}.keypoints.json")
     if not written.is_file():

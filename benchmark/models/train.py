@@ -11,6 +11,7 @@ of another identity are moved aside (``work_dir/previous/<identity>/``), never r
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -177,6 +178,7 @@ def train_cell(cell: Cell, *, overrides: dict[str, Any] | None = None,
 
     import benchmark.models.ext  # noqa: F401 - registers LoadModalityImage, hooks
 
+    own_visualizer(cfg, work_dir)
     runner = Runner.from_cfg(cfg)
     runner.train()
 
@@ -289,6 +291,22 @@ def limit_workers(cfg) -> None:
         loader.num_workers = min(int(loader.get("num_workers", 0)), max(0, int(n) - 1))
         if loader.num_workers == 0:
             loader.persistent_workers = False
+
+
+def own_visualizer(cfg, work_dir: Path) -> None:
+    """Give this runner its own visualizer, writing into its own work dir.
+
+    MMEngine keeps visualizers in a process-wide registry by name, and MMPose's configs all
+    name theirs ``visualizer``: the second runner of a process (a test session, a notebook,
+    a sweep) got the first one's, and wrote its config and scalars into the first cell's
+    work dir, or failed once that folder was gone. Applied after the config is dumped, so
+    the saved config and the run's identity are unchanged."""
+    vis = cfg.get("visualizer")
+    if vis is not None:
+        vis["name"] = f"mpbench:{work_dir}:{next(_RUNNERS)}"
+
+
+_RUNNERS = itertools.count()
 
 
 def limit_threads() -> None:

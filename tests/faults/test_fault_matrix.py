@@ -190,13 +190,13 @@ def _clone(src: Path, dst: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory) -> Baseline:
+def baseline(module_tmp: Path) -> Baseline:
     """The undisturbed run, in three snapshots: pristine, prepared, finished.
 
     ``MPBENCH_FAULTS_BASELINE=<dir>`` keeps it in ``<dir>`` and reuses it on the next session
     (debugging one scenario without re-running the baseline)."""
     keep = os.environ.get("MPBENCH_FAULTS_BASELINE")
-    root = Path(keep) if keep else tmp_path_factory.mktemp("faults")
+    root = Path(keep) if keep else module_tmp
     if not (root / "finished" / "repo" / "results" / "leaderboard.csv").is_file():
         make_baseline(root)
     return read_baseline(root)

@@ -62,8 +62,8 @@ def make_model(folder: Path, cell: Cell, overrides: dict | None = None,
 
 
 @pytest.fixture(scope="module")
-def coco_model(tmp_path_factory) -> tuple[Path, Path]:
-    return make_model(tmp_path_factory.mktemp("coco"), Cell("coco", "rgb", "tiny_hrnet"))
+def coco_model(module_tmp: Path) -> tuple[Path, Path]:
+    return make_model(module_tmp, Cell("coco", "rgb", "tiny_hrnet"))
 
 
 def _infer(source, out: Path, model: tuple[Path, Path], **kw) -> dict:

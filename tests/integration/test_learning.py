@@ -37,10 +37,10 @@ predict(Path("work_dirs/demo/rgb/tiny_hrnet"), None, ann, Path("untrained.keypoi
 """
 
 
-def test_trained_cell_scores_far_above_the_untrained_model(tmp_path_factory) -> None:
+def test_trained_cell_scores_far_above_the_untrained_model(tmp_path: Path) -> None:
     from tests.evaluation.conftest import pycocotools_stats
 
-    root = tmp_path_factory.mktemp("learning")
+    root = tmp_path
     (root / "home").mkdir()
     repo = committed_copy(root / "repo")
     mpbench = str(BIN / "mpbench")

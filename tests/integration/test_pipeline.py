@@ -73,9 +73,9 @@ def _run(cmd: list[str], repo: Path, timeout: int = 1500, env: dict[str, str] | 
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
+def repo(module_tmp: Path) -> Path:
     """A clean copy of the working tree (tracked + untracked, not ignored), committed."""
-    dst = tmp_path_factory.mktemp("pipeline") / "repo"
+    dst = module_tmp / "repo"
     (dst.parent / "home").mkdir()
     return committed_copy(dst, params=micro_demo_params, files={"configs/micro.yaml": MICRO})
 

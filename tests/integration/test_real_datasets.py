@@ -222,8 +222,8 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def repo(real_fixtures: Path, server, tmp_path_factory) -> Path:
-    return build_copy(real_fixtures, server, tmp_path_factory.mktemp("real"))
+def repo(real_fixtures: Path, server, module_tmp: Path) -> Path:
+    return build_copy(real_fixtures, server, module_tmp)
 
 
 def build_copy(real_fixtures: Path, server, root: Path) -> Path:

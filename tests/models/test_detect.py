@@ -77,7 +77,7 @@ def _check_file(out: Path, gt: Path | dict, score_thr: float) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def coco_runs(real_fixtures: Path, tmp_path_factory: pytest.TempPathFactory
+def coco_runs(real_fixtures: Path, module_tmp: Path
               ) -> tuple[Path, list[Path], list[dict]]:
     """Two identical runs over the 4 COCO photos: (gt, [file 1, file 2], [summary 1, 2])."""
     if not _stack_available():
@@ -85,7 +85,7 @@ def coco_runs(real_fixtures: Path, tmp_path_factory: pytest.TempPathFactory
     from benchmark.models.detect import detect_split
 
     d = real_fixtures / "mmpose/tests/data/coco"
-    tmp = tmp_path_factory.mktemp("detect")
+    tmp = module_tmp
     outs, infos = [], []
     for run in (1, 2):
         out = tmp / f"run{run}" / "det.json"

@@ -47,12 +47,12 @@ TOP_DOWN = [
 
 
 @pytest.fixture(scope="module")
-def coco_tree(tmp_path_factory):
+def coco_tree(module_tmp: Path):
     """A checkout-like folder: ``configs`` (the repository's), and ``data/coco`` in the
     preprocess stage's layout holding the real COCO sample as train and val."""
     if not (COCO / "test_coco.json").is_file():
         missing_fixture(f"{COCO}/test_coco.json (real COCO sample)")
-    root = tmp_path_factory.mktemp("families")
+    root = module_tmp
     (root / "configs").symlink_to(REPO / "configs")
     spec = get_spec("coco")
     data = root / "data"
@@ -75,7 +75,11 @@ def in_tree(coco_tree, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{coco_tree}/mlflow.db")
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("MPBENCH_THREADS", "1")
-    return coco_tree
+    yield coco_tree
+    # each test's checkpoints (and their MLflow copies) are done with: HRNet-W48 and ViTPose
+    # weigh hundreds of MB each, and the module trains eleven families in one folder
+    for pth in [*coco_tree.glob("work_dirs/**/*.pth"), *coco_tree.glob("artifacts/**/*.pth")]:
+        pth.unlink()
 
 
 @pytest.mark.parametrize(("model", "size"), TOP_DOWN, ids=[m for m, _ in TOP_DOWN])
@@ -97,6 +101,8 @@ def test_top_down_family_trains_predicts_and_scores(in_tree, model, size) -> Non
     assert tuple(cfg.codec["input_size"] if isinstance(cfg.codec, dict)
                  else cfg.codec[0]["input_size"]) == size
     assert os.environ["MPBENCH_THREADS"] == "1"
+    # each runner logs into its own cell (MMEngine shares visualizers by name per process)
+    assert list(cell.work_dir.glob("*/vis_data/config.py"))
 
     metrics = evaluate_cell(cell, bootstrap=0, released_detections=False, log=False)
     score = metrics["scores"]["val"]

@@ -83,13 +83,13 @@ def _unavailable(reason: str, slurm: SlurmCluster | None = None) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def cluster(module_tmp: Path):
     if not _stack_available():
         _unavailable("needs the full stack (mmcv with ops, mmpose, snakemake): run `make test`")
     reason = unavailable_reason()
     if reason:
         _unavailable(reason)
-    slurm = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    slurm = SlurmCluster(module_tmp / "slurm")
     try:
         slurm.start()
     except ClusterUnavailable as exc:
@@ -100,11 +100,11 @@ def cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
+def repo(module_tmp: Path) -> Path:
     """A clean copy of the working tree (tracked + untracked, not ignored), committed, with
     the micro data parameters and the two matrix files of this test."""
-    dst = tmp_path_factory.mktemp("slurm-pipeline") / "repo"
-    (dst.parent / "home").mkdir()
+    dst = module_tmp / "slurm-pipeline" / "repo"
+    (dst.parent / "home").mkdir(parents=True)
     return committed_copy(dst, params=micro_demo_params,
                           files={"configs/micro_slurm.yaml": MICRO,
                                  "configs/preempt.yaml": PREEMPT,

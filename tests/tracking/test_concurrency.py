@@ -53,9 +53,9 @@ def _mlflow_cli() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
+def mlflow_server(module_tmp: Path):
     """``mlflow server`` on 127.0.0.1:<free port>, SQLite backend and artifacts in tmp."""
-    root = tmp_path_factory.mktemp("mlflow-server")
+    root = module_tmp
     port = _free_port()
     log = open(root / "server.log", "w")  # noqa: SIM115 - closed below
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}

@@ -61,7 +61,7 @@ def _sha256(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(module_tmp: Path):
     """A checkout-like folder (git repo with a remote, configs, params.yaml, dvc.lock, a
     small demo dataset) where the tiny cell has been trained and evaluated; the tests run in
     it, on its default store."""
@@ -70,7 +70,7 @@ def trained(tmp_path_factory):
     from benchmark.models.train import train_cell
     from benchmark.stages.data import STAGES
 
-    root = tmp_path_factory.mktemp("mlflow_ux")
+    root = module_tmp
     (root / "configs").symlink_to(REPO / "configs")
     (root / "params.yaml").write_text(PARAMS)
     (root / "dvc.lock").write_text(DVC_LOCK)
