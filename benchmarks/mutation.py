@@ -53,6 +53,13 @@ REPO = Path(__file__).resolve().parents[1]
 PYTHON = REPO / ".venv" / "bin" / "python"
 
 _EVAL = "tests/evaluation/"
+
+
+def _eval(*names: str) -> tuple[str, ...]:
+    """Evaluation tests by module name, plus the edge cases every evaluation module has."""
+    return tuple(f"{_EVAL}{n}.py" for n in (*names, "test_edge_cases"))
+
+
 _CONVERT = ("tests/datasets/test_convert.py", "tests/datasets/test_upstream_layouts.py",
             "tests/datasets/test_layout_literals.py")
 _COMPOSE = ("tests/unit/test_compose.py", "tests/unit/test_recipes.py",
@@ -60,22 +67,21 @@ _COMPOSE = ("tests/unit/test_compose.py", "tests/unit/test_recipes.py",
 #: Module -> the fast tests that exercise it. A module's tests are what a developer would run
 #: after editing it; the mutation score says whether they are enough.
 TESTS: dict[str, tuple[str, ...]] = {
-    "benchmark/evaluation/accumulate.py": (_EVAL + "test_coco.py", _EVAL + "test_crowdpose.py"),
-    "benchmark/evaluation/api.py": (_EVAL + "test_cli.py", _EVAL + "test_coco.py",
-                                    _EVAL + "test_bootstrap.py"),
-    "benchmark/evaluation/base.py": (_EVAL + "test_bootstrap.py", _EVAL + "test_mpii.py"),
-    "benchmark/evaluation/bootstrap.py": (_EVAL + "test_bootstrap.py",),
-    "benchmark/evaluation/cli.py": (_EVAL + "test_cli.py",),
-    "benchmark/evaluation/coco.py": (_EVAL + "test_coco.py", _EVAL + "test_crowdpose.py"),
-    "benchmark/evaluation/engines.py": (_EVAL + "test_coco.py", _EVAL + "test_crowdpose.py"),
-    "benchmark/evaluation/geometry.py": (_EVAL + "test_mvor.py",),
-    "benchmark/evaluation/inputs.py": (_EVAL + "test_inputs.py", _EVAL + "test_read_json.py"),
-    "benchmark/evaluation/layout_map.py": (_EVAL + "test_layouts.py",),
-    "benchmark/evaluation/mpii.py": (_EVAL + "test_mpii.py",),
-    "benchmark/evaluation/mvor.py": (_EVAL + "test_mvor.py",),
-    "benchmark/evaluation/native.py": (_EVAL + "test_native.py",),
-    "benchmark/evaluation/posetrack.py": (_EVAL + "test_posetrack.py",),
-    "benchmark/evaluation/result.py": (_EVAL + "test_cli.py", _EVAL + "test_coco.py"),
+    "benchmark/evaluation/accumulate.py": _eval("test_coco", "test_crowdpose"),
+    "benchmark/evaluation/api.py": _eval("test_cli", "test_coco", "test_bootstrap"),
+    "benchmark/evaluation/base.py": _eval("test_bootstrap", "test_mpii"),
+    "benchmark/evaluation/bootstrap.py": _eval("test_bootstrap"),
+    "benchmark/evaluation/cli.py": _eval("test_cli"),
+    "benchmark/evaluation/coco.py": _eval("test_coco", "test_crowdpose"),
+    "benchmark/evaluation/engines.py": _eval("test_coco", "test_crowdpose"),
+    "benchmark/evaluation/geometry.py": _eval("test_mvor", "test_posetrack"),
+    "benchmark/evaluation/inputs.py": _eval("test_inputs", "test_read_json"),
+    "benchmark/evaluation/layout_map.py": _eval("test_layouts"),
+    "benchmark/evaluation/mpii.py": _eval("test_mpii"),
+    "benchmark/evaluation/mvor.py": _eval("test_mvor"),
+    "benchmark/evaluation/native.py": _eval("test_native"),
+    "benchmark/evaluation/posetrack.py": _eval("test_posetrack"),
+    "benchmark/evaluation/result.py": _eval("test_cli", "test_coco"),
     "benchmark/datasets/canonical.py": _CONVERT,
     "benchmark/datasets/coco.py": _CONVERT,
     "benchmark/datasets/exlpose.py": _CONVERT,
