@@ -52,43 +52,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = REPO / ".venv" / "bin" / "python"
 
-_EVAL = "tests/evaluation/"
-
-
-def _eval(*names: str) -> tuple[str, ...]:
-    """Evaluation tests by module name, plus the edge cases every evaluation module has."""
-    return tuple(f"{_EVAL}{n}.py" for n in (*names, "test_edge_cases"))
-
-
-_CONVERT = ("tests/datasets/test_convert.py", "tests/datasets/test_upstream_layouts.py",
-            "tests/datasets/test_layout_literals.py")
+#: Module -> the tests that exercise it: what a developer runs after editing it (the
+#: package's own test folder; all fast), and the mutation score says whether they are enough.
+_EVAL = ("tests/evaluation",)
+_DATA = ("tests/datasets",)
 _COMPOSE = ("tests/unit/test_compose.py", "tests/unit/test_recipes.py",
             "tests/models/test_compose_all.py")
-#: Module -> the fast tests that exercise it. A module's tests are what a developer would run
-#: after editing it; the mutation score says whether they are enough.
 TESTS: dict[str, tuple[str, ...]] = {
-    "benchmark/evaluation/accumulate.py": _eval("test_coco", "test_crowdpose"),
-    "benchmark/evaluation/api.py": _eval("test_cli", "test_coco", "test_bootstrap"),
-    "benchmark/evaluation/base.py": _eval("test_bootstrap", "test_mpii"),
-    "benchmark/evaluation/bootstrap.py": _eval("test_bootstrap"),
-    "benchmark/evaluation/cli.py": _eval("test_cli"),
-    "benchmark/evaluation/coco.py": _eval("test_coco", "test_crowdpose"),
-    "benchmark/evaluation/engines.py": _eval("test_coco", "test_crowdpose"),
-    "benchmark/evaluation/geometry.py": _eval("test_mvor", "test_posetrack"),
-    "benchmark/evaluation/inputs.py": _eval("test_inputs", "test_read_json"),
-    "benchmark/evaluation/layout_map.py": _eval("test_layouts"),
-    "benchmark/evaluation/mpii.py": _eval("test_mpii"),
-    "benchmark/evaluation/mvor.py": _eval("test_mvor"),
-    "benchmark/evaluation/native.py": _eval("test_native"),
-    "benchmark/evaluation/posetrack.py": _eval("test_posetrack"),
-    "benchmark/evaluation/result.py": _eval("test_cli", "test_coco"),
-    "benchmark/datasets/canonical.py": _CONVERT,
-    "benchmark/datasets/coco.py": _CONVERT,
-    "benchmark/datasets/exlpose.py": _CONVERT,
-    "benchmark/datasets/llvip_pose.py": _CONVERT,
-    "benchmark/datasets/mpii.py": _CONVERT,
-    "benchmark/datasets/mvor.py": _CONVERT,
-    "benchmark/datasets/posetrack18.py": _CONVERT,
+    **{f"benchmark/evaluation/{m}.py": _EVAL for m in (
+        "accumulate", "api", "base", "bootstrap", "cli", "coco", "engines", "geometry",
+        "inputs", "layout_map", "mpii", "mvor", "native", "posetrack", "result")},
+    **{f"benchmark/datasets/{m}.py": _DATA for m in (
+        "canonical", "coco", "exlpose", "llvip_pose", "mpii", "mvor", "posetrack18")},
     "benchmark/models/checkpoints.py": ("tests/unit/test_checkpoints.py",),
     "benchmark/models/compose.py": _COMPOSE,
     # composing every family's cells, not training them (tests/models/test_families.py trains
@@ -232,10 +207,12 @@ def _git_dirty(paths: list[str]) -> list[str]:
     return [line[3:] for line in res.stdout.splitlines()]
 
 
-def snapshot(dst: Path) -> Path:
-    """Tracked + untracked-but-not-ignored files of the working tree, and the compiled
+def snapshot(dst: Path, tracked_only: bool = False) -> Path:
+    """Tracked + untracked-but-not-ignored files of the working tree (``tracked_only``: the
+    tracked ones, so that tests still being written do not count), and the compiled
     extension modules (ignored build outputs the package imports)."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+    others = [] if tracked_only else ["--others", "--exclude-standard"]
+    listed = subprocess.run(["git", "ls-files", "--cached", *others],
                             cwd=REPO, capture_output=True, text=True, check=True).stdout
     files = [*listed.splitlines(), *(p.relative_to(REPO).as_posix()
                                      for p in (REPO / "benchmark").rglob("*.so"))]
@@ -401,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--allow-dirty", action="store_true",
                     help="mutate target files that differ from HEAD")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks/results/mutation")
+    ap.add_argument("--tracked-only", action="store_true",
+                    help="leave untracked files (tests in progress) out of the snapshot")
     ap.add_argument("--rerun", type=Path, default=None, metavar="MUTATION_JSON",
                     help="run again only the survivors of an earlier report (after tests "
                          "were added; the mutated modules must be unchanged)")
@@ -427,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     baseline_failures: list[str] = []
     interrupted = False
     with tempfile.TemporaryDirectory(prefix="mpbench-mutation-") as tmp:
-        root = snapshot(Path(tmp) / "repo")
+        root = snapshot(Path(tmp) / "repo", tracked_only=args.tracked_only)
         env = _env(root, Path(tmp) / "pycache")
         by_module: dict[str, list[Mutant]] = defaultdict(list)
         for m in mutants:
@@ -438,6 +417,9 @@ def main(argv: list[str] | None = None) -> int:
             interrupted = True
     meta = {"seed": args.seed, "sample": args.sample, "limit": args.limit,
             "rerun_of": str(args.rerun) if args.rerun else None,
+            "tracked_only": args.tracked_only,
+            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                                     capture_output=True, text=True).stdout.strip(),
             "candidates": candidates, "mutants": len(results),
             "wall_s": time.monotonic() - t_start, "modules": modules,
             "baseline_failures": baseline_failures, "interrupted": interrupted}
