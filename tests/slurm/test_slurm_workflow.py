@@ -62,6 +62,13 @@ REQUEUE = {**MICRO, "experiment": "micro-slurm-requeue",
            "train": {"epochs": 24, "seed": 0, "batch_size": 8}}
 REQUEUE_REF = {**REQUEUE, "experiment": "micro-slurm-requeue-ref"}
 REQUEUE_CELL = "demo/depth/tiny_hrnet"
+#: SLURM's own requeue (``scontrol requeue``: what an admin, a node failure or a preemption
+#: that outlives its grace time does): the same job id runs again.
+SREQUEUE = {**REQUEUE, "experiment": "micro-slurm-scontrol-requeue",
+            "matrix": [{"dataset": "demo", "modalities": ["depth_lowres"],
+                        "models": ["tiny_hrnet"]}]}
+SREQUEUE_REF = {**SREQUEUE, "experiment": "micro-slurm-scontrol-requeue-ref"}
+SREQUEUE_CELL = "demo/depth_lowres/tiny_hrnet"
 
 SNAKE = ["snakemake", "--profile", "workflow/profiles/slurm",
          # the test cluster answers at once; the profile keeps the plugin's 40 s
@@ -109,7 +116,9 @@ def repo(module_tmp: Path) -> Path:
                           files={"configs/micro_slurm.yaml": MICRO,
                                  "configs/preempt.yaml": PREEMPT,
                                  "configs/requeue.yaml": REQUEUE,
-                                 "configs/requeue_ref.yaml": REQUEUE_REF})
+                                 "configs/requeue_ref.yaml": REQUEUE_REF,
+                                 "configs/scontrol_requeue.yaml": SREQUEUE,
+                                 "configs/scontrol_requeue_ref.yaml": SREQUEUE_REF})
 
 
 def _env(repo: Path, cluster: SlurmCluster) -> dict[str, str]:
@@ -392,5 +401,76 @@ def test_preempted_by_a_higher_partition_training_resumes_and_equals_an_uninterr
     assert preempted.keys() == reference.keys()
     assert all(torch.equal(preempted[k], reference[k]) for k in reference)
     ref_metrics = json.loads((repo / "results/cells" / REQUEUE_CELL / "metrics.json")
+                             .read_text())
+    assert ref_metrics["scores"]["test"]["stats"] == metrics["scores"]["test"]["stats"]
+
+
+def _state(cluster: SlurmCluster, job_id: str) -> tuple[str, int]:
+    info = cluster.job(job_id)
+    return info.get("JobState", "?"), int(info.get("Restarts", "0"))
+
+
+def test_requeued_by_slurm_the_same_job_resumes_and_equals_an_uninterrupted_run(
+        repo: Path, cluster: SlurmCluster, first_run) -> None:
+    """``scontrol requeue`` of a cell's running training job (``--requeue``, from the executor
+    plugin's ``slurm-requeue: true``): SLURM sends SIGTERM, the training writes an iteration
+    checkpoint and exits, and SLURM puts the *same job id* back in the queue (measured: held
+    ``PENDING (BeginTime)`` for 120 s; the test releases it at once with ``StartTime=now``).
+    The plugin sees a pending job, not a failure, so Snakemake submits nothing more; the job
+    runs again (``Restarts=1``) and resumes from the checkpoint. One MLflow run, each epoch's
+    loss once, and weights and scores equal to an uninterrupted training of the cell."""
+    import torch
+
+    from benchmark.models.train import newest_valid_checkpoint
+
+    work = repo / "work_dirs" / "demo" / "depth_lowres" / "tiny_hrnet"
+    out = repo.parent / "scontrol-requeue-snakemake.log"
+    with out.open("w") as fh:
+        proc = subprocess.Popen(
+            ["timeout", "-k", "20", str(TIMEOUT), *SNAKE, "--configfile",
+             "configs/scontrol_requeue.yaml"],
+            cwd=repo, env=_env(repo, cluster), stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        job_id = _wait_for_checkpointing_job(cluster, work, proc, set())
+        subprocess.run(["scontrol", "requeue", job_id], check=True, timeout=30)
+        deadline = time.monotonic() + 120
+        while _state(cluster, job_id) != ("PENDING", 1):
+            assert time.monotonic() < deadline, cluster.job(job_id)
+            time.sleep(0.5)
+        resume_from = newest_valid_checkpoint(work)
+        subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"],
+                       check=True, timeout=30)
+        rc = proc.wait(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=60)
+    log = out.read_text()
+    assert rc == 0, log[-4000:] + _diagnostics(repo, cluster)
+    assert list(_submitted(log)) == [job_id], log[-4000:]  # SLURM brought it back, not a retry
+    assert cluster.completed_jobs()[job_id]["JobState"] == "COMPLETED"
+    assert _state(cluster, job_id) == ("COMPLETED", 1)
+    assert resume_from is not None and resume_from.name.startswith("iter_")  # on SIGTERM
+    summary = json.loads((work / "train_summary.json").read_text())
+    assert Path(summary["resumed_from"]).name == resume_from.name, summary
+    runs, client = _mlflow_runs(repo, SREQUEUE["experiment"])
+    assert [r.data.tags["mpbench.cell"] for r in runs] == [SREQUEUE_CELL]
+    (run,) = runs
+    assert run.info.status == "FINISHED" and run.info.run_id == summary["run_id"]
+    loss = client.get_metric_history(run.info.run_id, "train/loss")
+    assert sorted(m.step for m in loss) == list(range(1, 25))  # continuous, each epoch once
+    requeued = torch.load(work / "epoch_24.pth", map_location="cpu",
+                          weights_only=False)["state_dict"]
+    metrics = json.loads((repo / "results/cells" / SREQUEUE_CELL / "metrics.json").read_text())
+
+    shutil.rmtree(work)
+    shutil.rmtree(repo / "results" / "cells" / SREQUEUE_CELL)
+    _run(["snakemake", "--profile", "workflow/profiles/local", "--configfile",
+          "configs/scontrol_requeue_ref.yaml", "--cores", "2"], repo, cluster)
+    reference = torch.load(work / "epoch_24.pth", map_location="cpu",
+                           weights_only=False)["state_dict"]
+    assert requeued.keys() == reference.keys()
+    assert all(torch.equal(requeued[k], reference[k]) for k in reference)
+    ref_metrics = json.loads((repo / "results/cells" / SREQUEUE_CELL / "metrics.json")
                              .read_text())
     assert ref_metrics["scores"]["test"]["stats"] == metrics["scores"]["test"]["stats"]
