@@ -61,6 +61,28 @@ def _cmd_data_repro(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_verify(args: argparse.Namespace) -> int:
+    from benchmark.stages.dvc_verify import repair, verify
+
+    bad = verify(dataset=args.dataset)
+    for m in bad:
+        print(f"error: {m}", file=sys.stderr)
+    if not bad:
+        print("every recorded stage output matches dvc.lock, in the cache and the workspace")
+        return 0
+    if not args.repair:
+        print(f"{len(bad)} file(s) differ from dvc.lock; `mpbench data verify --repair` deletes "
+              "them and re-runs their stages", file=sys.stderr)
+        return 1
+    stages = repair(bad)
+    left = verify(dataset=args.dataset, progress=False)
+    for m in left:
+        print(f"error: still differs after the repair: {m}", file=sys.stderr)
+    print(f"re-ran {', '.join(stages)}; " + ("every file matches dvc.lock now" if not left
+                                              else f"{len(left)} file(s) still differ"))
+    return 1 if left else 0
+
+
 def _cmd_data_list(args: argparse.Namespace) -> int:
     from benchmark.datasets.status import dataset_table
 
@@ -216,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--stamp", type=Path, default=None,
                     help="write the dataset's data version (from dvc.lock) to this JSON file")
     sp.set_defaults(func=_cmd_data_repro)
+    sp = dsub.add_parser("verify", help="hash the DVC cache and workspace against dvc.lock "
+                                         "(DVC never re-checks them); --repair re-derives "
+                                         "what differs")
+    sp.add_argument("--dataset", default=None, help="one dataset's stages (default: all)")
+    sp.add_argument("--repair", action="store_true",
+                    help="delete the mismatching files and re-run their stages")
+    sp.set_defaults(func=_cmd_data_verify)
     sp = dsub.add_parser("list", help="datasets with modalities, splits, protocol, license, "
                                        "local status")
     sp.add_argument("--json", action="store_true")

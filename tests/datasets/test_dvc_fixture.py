@@ -9,6 +9,7 @@ and outputs; a second `dvc repro` does nothing and downloads nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -89,11 +90,11 @@ def _repo_copy(dst: Path) -> Path:
     return committed_copy(dst, params=_only_llvip_pose, drop=("dvc.lock",))
 
 
-def _dvc(repo: Path, mirror: str, *args: str) -> subprocess.CompletedProcess:
+def _dvc(repo: Path, mirror: str, *args: str, exe: str = "dvc") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MPBENCH_"))}
     env |= {"PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}", "MPBENCH_MIRROR": mirror,
             "HOME": str(repo.parent)}
-    return subprocess.run(["timeout", "-k", "10", "600", str(BIN / "dvc"), *args], cwd=repo,
+    return subprocess.run(["timeout", "-k", "10", "600", str(BIN / exe), *args], cwd=repo,
                           env=env, capture_output=True, text=True)
 
 
@@ -163,3 +164,39 @@ def test_dvc_repro_of_llvip_pose_end_to_end(real_fixtures: Path, tmp_path: Path,
                             capture_output=True, text=True, check=True)
     row = next(r for r in json.loads(status.stdout) if r["name"] == "llvip_pose")
     assert row["status"] == "preprocessed"
+
+    # DVC never re-hashes its cache: a corrupted object checks out as it is. `mpbench data
+    # verify` names a corrupted cache object and a corrupted workspace file; --repair
+    # re-derives both (the same bytes) and leaves dvc.lock as it was.
+    lock_text = (repo / "dvc.lock").read_text()
+    (out,) = yaml.safe_load(lock_text)["stages"]["preprocess@llvip_pose"]["outs"]
+    cache = Path(".dvc/cache/files/md5")
+    listing = json.loads((repo / cache / out["md5"][:2] / out["md5"][2:]).read_text())
+    md5 = {e["relpath"]: e["md5"] for e in listing}
+    in_cache, in_workspace = "annotations/thermal/test.json", "annotations/rgb/test.json"
+    obj = cache / md5[in_cache][:2] / md5[in_cache][2:]
+    good = {rel: (base / "processed" / rel).read_bytes() for rel in (in_cache, in_workspace)}
+    (repo / obj).chmod(0o644)
+    (repo / obj).write_text("junk\n")
+    (base / "processed" / in_workspace).unlink()
+    (base / "processed" / in_workspace).write_text("junk\n")
+
+    found = _dvc(repo, mirror, "data", "verify", "--dataset", "llvip_pose", exe="mpbench")
+    assert found.returncode == 1, found.stdout + found.stderr
+    errors = sorted(line for line in found.stderr.splitlines() if line.startswith("error: "))
+    assert errors == [
+        f"error: {obj}: cache object of data/llvip_pose/processed/{in_cache} (stage "
+        "preprocess@llvip_pose) is corrupted",
+        f"error: data/llvip_pose/processed/{in_workspace}: workspace file (stage "
+        "preprocess@llvip_pose) differs from dvc.lock"], found.stderr
+    assert "mpbench data verify --repair" in found.stderr
+
+    fixed = _dvc(repo, mirror, "data", "verify", "--dataset", "llvip_pose", "--repair",
+                 exe="mpbench")
+    assert fixed.returncode == 0, fixed.stdout[-3000:] + fixed.stderr[-5000:]
+    assert "re-ran preprocess@llvip_pose; every file matches dvc.lock now" in fixed.stdout
+    assert {rel: (base / "processed" / rel).read_bytes() for rel in good} == good
+    assert hashlib.md5((repo / obj).read_bytes()).hexdigest() == md5[in_cache]  # noqa: S324
+    assert (repo / "dvc.lock").read_text() == lock_text
+    again = _dvc(repo, mirror, "data", "verify", exe="mpbench")
+    assert again.returncode == 0 and "every recorded stage output matches" in again.stdout
