@@ -402,3 +402,66 @@ def test_mpii_pairing_averages_over_labelled_joints_only(real_fixtures: Path) ->
     res = evaluate("mpii-pckh", gt, [pred])
     _assert_same_stats(res.stats, ref)
     assert res.details["paired_persons"] == 1 and res.stats["joint/right_ankle"] == 50.0
+
+
+# ------------------------------------------------------------------ defaults and output
+
+
+def test_replicates_default_to_200_resamples(mmpose_data: Path) -> None:
+    """``replicates``' documented default is 200 resamples of the pooled mean: the default
+    intervals are the ``bootstrap=200`` ones, not those of another count."""
+    from benchmark.evaluation.api import replicates
+
+    gt = json.loads((mmpose_data / "coco/test_coco.json").read_text())
+    preds = [perturb(gt, seed) for seed in (1, 2)]
+    default = replicates("coco", gt, preds)
+    assert default["intervals"] == replicates("coco", gt, preds, bootstrap=200)["intervals"]
+    assert default["intervals"] != replicates("coco", gt, preds, bootstrap=400)["intervals"]
+
+
+def test_eval_json_output_is_indented_by_two(xtcoco_dir: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """``mpbench eval --json`` prints the result as JSON indented by two spaces (what users
+    diff and what the docs show), the same text ``json.dumps(..., indent=2)`` gives."""
+    from tests.evaluation.test_cli import run
+
+    gt, pred = xtcoco_dir / "example_coco_val.json", xtcoco_dir / "example_coco_preds.json"
+    assert run(["eval", "--protocol", "coco", "--gt", str(gt), "--pred", str(pred),
+                "--json", "--bootstrap", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1] == '  "protocol": "coco",'
+    assert out == json.dumps(json.loads(out), indent=2) + "\n"
+
+
+def test_a_first_record_of_no_accepted_length_counts_only_the_bad_records(
+        mvor_gt: dict) -> None:
+    """A file whose first record has a length of no accepted layout: the error names that
+    record, and counts only records of no accepted length (here one, so no count)."""
+    gt = _mvor_subset(mvor_gt, 5)
+    good = _mvor_native_preds(gt, 1.0, 0)[:2]
+    short = {**good[0], "keypoints": [1.0] * 12}
+    with pytest.raises(EvaluationInputError) as one:
+        evaluate("mvor-pck", gt, [short, *good])
+    assert str(one.value) == ("<predictions list>: prediction at index 0 has 12 keypoint "
+                              "values, expected 30 values (mvor10) or 51 (coco17)")
+    with pytest.raises(EvaluationInputError) as two:
+        evaluate("mvor-pck", gt, [short, *good, short])
+    assert str(two.value).endswith(" (2 of 4 predictions)")
+
+
+def test_mpii_ground_truth_error_names_the_annotation_without_a_head_box(
+        real_fixtures: Path) -> None:
+    """An MPII ground truth where one person lacks ``head_box``: the error names that
+    annotation's id, not another one's."""
+    from benchmark.evaluation import mpii_mat_to_coco
+
+    mpii = mpii_mat_to_coco(real_fixtures / "mpii" / "gt_valid.mat")
+    anns = copy.deepcopy(mpii["annotations"][:3])
+    image_ids = {a["image_id"] for a in anns}
+    del anns[1]["head_box"]
+    gt = {"images": [i for i in mpii["images"] if i["id"] in image_ids],
+          "categories": mpii["categories"], "annotations": anns}
+    with pytest.raises(EvaluationInputError, match=(
+            rf"annotation id {anns[1]['id']!r} needs 'head_box' \[x1, y1, x2, y2\] and 48 "
+            "keypoint values")):
+        evaluate("mpii-pckh", gt, [])
