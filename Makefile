@@ -63,8 +63,8 @@ bench: install
 # Mutation testing (not part of `make test`): a seeded sample of MUTATION_SAMPLE mutants per
 # module; report in benchmarks/results/mutation/. `make mutation MUTATION_ARGS=--allow-dirty`
 # runs on uncommitted changes.
-MUTATION_SAMPLE ?= 3
-MUTATION_SEED ?= 0
+MUTATION_SAMPLE ?= 4
+MUTATION_SEED ?= 1
 mutation: install
 	$(BIN)/python benchmarks/mutation.py --sample $(MUTATION_SAMPLE) --seed $(MUTATION_SEED) $(MUTATION_ARGS)
 

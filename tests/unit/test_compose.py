@@ -78,6 +78,18 @@ def test_digest_is_stable_and_sensitive() -> None:
                                                                      overrides={"epochs": 2}))
 
 
+def test_digest_is_the_first_16_hex_digits_of_the_config_texts_sha256() -> None:
+    """The digest names a run (MLflow tag, resume check) across mpbench versions: a changed
+    length or hash would make every trained cell look new and train again. It is the first 16
+    hex digits of the SHA-256 of the config text, as the README states."""
+    import hashlib
+
+    cfg = _compose("rgb")
+    digest = config_digest(cfg)
+    assert digest == hashlib.sha256(cfg.pretty_text.encode()).hexdigest()[:16]
+    assert len(digest) == 16 and int(digest, 16) >= 0
+
+
 def test_unknown_modality_is_a_clear_error() -> None:
     with pytest.raises(KeyError, match="dataset 'demo' has no modality 'sonar'"):
         _compose("sonar")
@@ -126,3 +138,21 @@ def test_colour_augmentations_only_on_colour_modalities(model) -> None:
     assert any("HSVRandomAug" in t for t in rgb)
     assert not any("HSVRandomAug" in t for t in depth + thermal)
     assert [t for t in rgb if "HSV" not in t] == depth == thermal
+
+
+@pytest.mark.parametrize("model", ["tiny_hrnet", "hrnet_w32"])
+def test_every_cell_checkpoints_each_epoch_and_keeps_the_two_newest(model: str) -> None:
+    """Every composed cell, whether its base config is mpbench's own (``tiny_hrnet``, on
+    ``configs/_base_/runtime.py``) or one of MMPose's (``hrnet_w32``, given
+    :data:`compose.RUNTIME`), saves a checkpoint each epoch (the granularity of a resume),
+    keeps the two newest (the fallback when the newest is damaged: the fault matrix's
+    "two newest damaged" case resumes from the one before) and the last; no more, on disk."""
+    from mmengine.config import Config
+
+    cfg = compose(Cell("demo", "rgb", model), repo_root=REPO)
+    hook = cfg.default_hooks.checkpoint
+    assert (hook.interval, hook.max_keep_ckpts, hook.save_last) == (1, 2, True)
+    runtime = Config.fromfile(str(REPO / "configs/_base_/runtime.py"))
+    assert {k: hook[k] for k in ("interval", "max_keep_ckpts", "save_last")} == {
+        k: runtime.default_hooks.checkpoint[k] for k in ("interval", "max_keep_ckpts",
+                                                          "save_last")}
