@@ -253,7 +253,10 @@ def run_tests(root: Path, tests: tuple[str, ...], timeout: float, env: dict[str,
         proc.communicate()
         raise
     status = "survived" if proc.returncode == 0 else "killed"
-    if proc.returncode in (2, 3, 4):  # interrupted, internal error, usage: not a test verdict
+    # 2: the session stopped on errors, which for a mutant whose tests pass unmutated means a
+    # collection error it caused (the module no longer imports): a kill. 3 and 4 (pytest's
+    # internal error, usage) say nothing about the tests.
+    if proc.returncode in (3, 4):
         status = "error"
     return status, time.monotonic() - t0, out[-2000:]
 

@@ -156,3 +156,43 @@ def test_every_cell_checkpoints_each_epoch_and_keeps_the_two_newest(model: str) 
     assert {k: hook[k] for k in ("interval", "max_keep_ckpts", "save_last")} == {
         k: runtime.default_hooks.checkpoint[k] for k in ("interval", "max_keep_ckpts",
                                                           "save_last")}
+
+
+@pytest.mark.parametrize(("modality", "model"), [
+    ("depth", "depthpose"), ("depth_64x48", "depthpose"), ("depth_80x60", "depthpose_sr")])
+def test_paf_fields_are_one_eighth_of_the_frame(modality: str, model: str) -> None:
+    """DepthPose's fields come out of OpenPose's VGG trunk after three 2x poolings: an eighth
+    of what the trunk sees. Without super-resolution that is the depth image itself; with it,
+    the SR branch first restores the full 640x480 frame from 80x60 (x8), so the encoder's
+    image space is the full frame and the fields are 80x60. The encoder's ``heatmap_size``
+    must equal what the network produces."""
+    cfg = compose(Cell("mvor", modality, model), repo_root=REPO)
+    (label,) = [c for c in (cfg.codec if isinstance(cfg.codec, list) else [cfg.codec])
+                if c["type"] == "PartAffinityFieldLabel"]
+    w, h = label["input_size"]
+    assert tuple(label["heatmap_size"]) == (w // 8, h // 8)
+    if model == "depthpose_sr":
+        assert (w, h) == (640, 480) and cfg.model.backbone.sr_factor == 8
+
+
+def test_yoloxpose_multiscale_range_follows_a_reduced_input_size() -> None:
+    """YOLOX-Pose trains at random sizes in 480..800 around its 640 input, in multiples of
+    32. A test-size override of the input (320) scales that range with it, still in
+    multiples of 32 and within half a step of the scaled bounds (240..400)."""
+    cfg = compose(Cell("coco", "rgb", "yoloxpose_s"), repo_root=REPO,
+                  overrides={"input_size": (320, 320)})
+    (resize,) = [n for n in _walk(cfg._cfg_dict) if n.get("type") == "BatchSyncRandomResize"]
+    lo, hi = resize["random_size_range"]
+    div = resize.get("size_divisor", 32)
+    assert lo % div == 0 and hi % div == 0
+    assert abs(lo - 240) <= div / 2 and abs(hi - 400) <= div / 2
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from _walk(v)
