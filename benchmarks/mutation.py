@@ -66,9 +66,9 @@ TESTS: dict[str, tuple[str, ...]] = {
         "canonical", "coco", "exlpose", "llvip_pose", "mpii", "mvor", "posetrack18")},
     "benchmark/models/checkpoints.py": ("tests/unit/test_checkpoints.py",),
     "benchmark/models/compose.py": _COMPOSE,
-    # composing every family's cells, not training them (tests/models/test_families.py trains
-    # eleven models: minutes per mutant)
-    "benchmark/models/families.py": _COMPOSE,
+    # composing every family's cells and the generated model table (docs/models.md: sizes,
+    # resources), not training them (tests/models/test_families.py trains eleven models)
+    "benchmark/models/families.py": (*_COMPOSE, "tests/models/test_model_table.py"),
     "benchmark/reports/leaderboard.py": ("tests/unit/test_leaderboard_tables.py",
                                          "tests/unit/test_tracking_leaderboard.py",
                                          "tests/unit/test_replicates.py"),
@@ -405,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     t_start = time.monotonic()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                            capture_output=True, text=True).stdout.strip()  # the snapshot's
     results: list[dict] = []
     baseline_failures: list[str] = []
     interrupted = False
@@ -421,8 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"seed": args.seed, "sample": args.sample, "limit": args.limit,
             "rerun_of": str(args.rerun) if args.rerun else None,
             "tracked_only": args.tracked_only,
-            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                                     capture_output=True, text=True).stdout.strip(),
+            "commit": commit,
             "candidates": candidates, "mutants": len(results),
             "wall_s": time.monotonic() - t_start, "modules": modules,
             "baseline_failures": baseline_failures, "interrupted": interrupted}

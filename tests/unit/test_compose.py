@@ -196,3 +196,13 @@ def _walk(node):
     elif isinstance(node, (list, tuple)):
         for v in node:
             yield from _walk(v)
+
+
+def test_vitpose_patch_grid_follows_a_reduced_input_size() -> None:
+    """A ViT's ``img_size`` is (h, w), the patch grid's extent: an input-size override (w x h,
+    as everywhere else) must scale it on the right axes, or the position embeddings do not
+    match the image (ViTPose-S at 192x256 tested at 64x96: img_size (96, 64))."""
+    cfg = compose(Cell("coco", "rgb", "vitpose_s"), repo_root=REPO,
+                  overrides={"input_size": (64, 96)})
+    assert tuple(cfg.model.backbone.img_size) == (96, 64)
+    assert tuple(cfg.codec["input_size"]) == (64, 96)
