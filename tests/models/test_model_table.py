@@ -120,3 +120,25 @@ def test_cli_writes_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert args.func(args) == 0
     assert str(out) in capsys.readouterr().out
     assert "| `tiny_hrnet` | topdown_heatmap |" in out.read_text()
+
+
+def test_docs_size_table_is_what_each_family_requests() -> None:
+    """The size table of docs/models.md is what a user reads before booking GPUs: each size's
+    GPUs, memory and runtime must be what the workflow requests for a model of that size
+    (``matrix.model_resources``, what the SLURM job asks for; memory exact in MB, runtime
+    exact in minutes), for every size class."""
+    from benchmark.workflow.matrix import model_resources
+
+    table = {}
+    for line in DOC.read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[0] in ("xs", "s", "m", "l", "h"):
+            table[cells[0]] = (int(cells[1]), float(cells[2]), float(cells[3]), cells[4])
+    assert set(table) == {"xs", "s", "m", "l", "h"}
+    for size, (gpus, mem_gb, hours, models) in table.items():
+        if not models:
+            continue
+        model = models.split(",")[0].strip(" `")
+        res = model_resources(model)
+        assert (res["gpus"], res["mem_mb"], res["runtime"]) == (
+            gpus, round(mem_gb * 1000), round(hours * 60)), (size, model)
