@@ -341,7 +341,6 @@ def test_preempted_by_a_higher_partition_training_resumes_and_equals_an_uninterr
     the newest checkpoint. The workflow ends with one MLflow run for the cell, a loss for every
     epoch once, and final weights and scores equal to those of the same cell trained without
     interruption."""
-    import torch
 
     from benchmark.models.train import newest_valid_checkpoint
 
@@ -378,30 +377,41 @@ def test_preempted_by_a_higher_partition_training_resumes_and_equals_an_uninterr
     assert done[urgent]["JobState"] == "COMPLETED"
     assert done[jobs[1]]["JobState"] == "COMPLETED"
     assert cluster.job(jobs[1])["MinMemoryNode"] == "3000M"  # attempt 2
+    _assert_resumed_once_and_equal_to_an_uninterrupted_run(
+        repo, cluster, REQUEUE, REQUEUE_CELL, "configs/requeue_ref.yaml", resume_from)
+
+
+def _assert_resumed_once_and_equal_to_an_uninterrupted_run(
+        repo: Path, cluster: SlurmCluster, matrix: dict, cell: str, reference_config: str,
+        resume_from: Path | None) -> None:
+    """The interrupted cell resumed from the SIGTERM checkpoint, in one MLflow run with each
+    epoch's loss once; then the same cell trained without interruption (a fresh work dir,
+    locally, same threads and seed) has bit-identical weights and the same scores."""
+    import torch
+
+    work = repo / "work_dirs" / cell
+    epochs = matrix["train"]["epochs"]
     assert resume_from is not None and resume_from.name.startswith("iter_")  # on SIGTERM
     summary = json.loads((work / "train_summary.json").read_text())
     assert Path(summary["resumed_from"]).name == resume_from.name, summary
-    runs, client = _mlflow_runs(repo, REQUEUE["experiment"])
-    assert [r.data.tags["mpbench.cell"] for r in runs] == [REQUEUE_CELL]
+    runs, client = _mlflow_runs(repo, matrix["experiment"])
+    assert [r.data.tags["mpbench.cell"] for r in runs] == [cell]
     (run,) = runs
     assert run.info.status == "FINISHED" and run.info.run_id == summary["run_id"]
     loss = client.get_metric_history(run.info.run_id, "train/loss")
-    assert sorted(m.step for m in loss) == list(range(1, 25))  # continuous, each epoch once
-    preempted = torch.load(work / "epoch_24.pth", map_location="cpu",
-                           weights_only=False)["state_dict"]
-    metrics = json.loads((repo / "results/cells" / REQUEUE_CELL / "metrics.json").read_text())
+    assert sorted(m.step for m in loss) == list(range(1, epochs + 1))  # continuous
+    last = f"epoch_{epochs}.pth"
+    interrupted = torch.load(work / last, map_location="cpu", weights_only=False)["state_dict"]
+    metrics = json.loads((repo / "results/cells" / cell / "metrics.json").read_text())
 
-    # the same cell without interruption (a fresh work dir, locally, same threads and seed)
     shutil.rmtree(work)
-    shutil.rmtree(repo / "results" / "cells" / REQUEUE_CELL)
+    shutil.rmtree(repo / "results" / "cells" / cell)
     _run(["snakemake", "--profile", "workflow/profiles/local", "--configfile",
-          "configs/requeue_ref.yaml", "--cores", "2"], repo, cluster)
-    reference = torch.load(work / "epoch_24.pth", map_location="cpu",
-                           weights_only=False)["state_dict"]
-    assert preempted.keys() == reference.keys()
-    assert all(torch.equal(preempted[k], reference[k]) for k in reference)
-    ref_metrics = json.loads((repo / "results/cells" / REQUEUE_CELL / "metrics.json")
-                             .read_text())
+          reference_config, "--cores", "2"], repo, cluster)
+    reference = torch.load(work / last, map_location="cpu", weights_only=False)["state_dict"]
+    assert interrupted.keys() == reference.keys()
+    assert all(torch.equal(interrupted[k], reference[k]) for k in reference)
+    ref_metrics = json.loads((repo / "results/cells" / cell / "metrics.json").read_text())
     assert ref_metrics["scores"]["test"]["stats"] == metrics["scores"]["test"]["stats"]
 
 
@@ -419,7 +429,6 @@ def test_requeued_by_slurm_the_same_job_resumes_and_equals_an_uninterrupted_run(
     The plugin sees a pending job, not a failure, so Snakemake submits nothing more; the job
     runs again (``Restarts=1``) and resumes from the checkpoint. One MLflow run, each epoch's
     loss once, and weights and scores equal to an uninterrupted training of the cell."""
-    import torch
 
     from benchmark.models.train import newest_valid_checkpoint
 
@@ -450,27 +459,6 @@ def test_requeued_by_slurm_the_same_job_resumes_and_equals_an_uninterrupted_run(
     assert list(_submitted(log)) == [job_id], log[-4000:]  # SLURM brought it back, not a retry
     assert cluster.completed_jobs()[job_id]["JobState"] == "COMPLETED"
     assert _state(cluster, job_id) == ("COMPLETED", 1)
-    assert resume_from is not None and resume_from.name.startswith("iter_")  # on SIGTERM
-    summary = json.loads((work / "train_summary.json").read_text())
-    assert Path(summary["resumed_from"]).name == resume_from.name, summary
-    runs, client = _mlflow_runs(repo, SREQUEUE["experiment"])
-    assert [r.data.tags["mpbench.cell"] for r in runs] == [SREQUEUE_CELL]
-    (run,) = runs
-    assert run.info.status == "FINISHED" and run.info.run_id == summary["run_id"]
-    loss = client.get_metric_history(run.info.run_id, "train/loss")
-    assert sorted(m.step for m in loss) == list(range(1, 25))  # continuous, each epoch once
-    requeued = torch.load(work / "epoch_24.pth", map_location="cpu",
-                          weights_only=False)["state_dict"]
-    metrics = json.loads((repo / "results/cells" / SREQUEUE_CELL / "metrics.json").read_text())
-
-    shutil.rmtree(work)
-    shutil.rmtree(repo / "results" / "cells" / SREQUEUE_CELL)
-    _run(["snakemake", "--profile", "workflow/profiles/local", "--configfile",
-          "configs/scontrol_requeue_ref.yaml", "--cores", "2"], repo, cluster)
-    reference = torch.load(work / "epoch_24.pth", map_location="cpu",
-                           weights_only=False)["state_dict"]
-    assert requeued.keys() == reference.keys()
-    assert all(torch.equal(requeued[k], reference[k]) for k in reference)
-    ref_metrics = json.loads((repo / "results/cells" / SREQUEUE_CELL / "metrics.json")
-                             .read_text())
-    assert ref_metrics["scores"]["test"]["stats"] == metrics["scores"]["test"]["stats"]
+    _assert_resumed_once_and_equal_to_an_uninterrupted_run(
+        repo, cluster, SREQUEUE, SREQUEUE_CELL, "configs/scontrol_requeue_ref.yaml",
+        resume_from)
