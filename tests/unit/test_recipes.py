@@ -136,8 +136,10 @@ def _jobs(text: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_snakemake_plans_each_named_benchmark(name) -> None:
+    """Every cell of a named benchmark is planned once for training and once for evaluation,
+    from scratch (``--forceall``: cells a checkout has already run must not hide)."""
     pytest.importorskip("snakemake")
-    jobs = _jobs(_dry_run("--config", f"benchmark={name}"))
+    jobs = _jobs(_dry_run("--config", f"benchmark={name}", "--forceall"))
     assert jobs["train"] == EXPECTED[name]
     assert jobs["evaluate"] == EXPECTED[name]
 
