@@ -22,12 +22,14 @@ skips with the reason otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -242,6 +244,23 @@ def test_nothing_left_to_do(repo: Path, cluster: SlurmCluster, first_run) -> Non
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
+@contextlib.contextmanager
+def _snakemake_in_background(repo: Path, cluster: SlurmCluster, log: Path,
+                             *args: str) -> Iterator[subprocess.Popen]:
+    """``snakemake --profile workflow/profiles/slurm ARGS`` running in the background (output
+    to ``log``) while the test acts on its jobs; terminated on the way out if still running
+    (an assertion failed mid-test), so no workflow outlives its test."""
+    with log.open("w") as fh:
+        proc = subprocess.Popen(["timeout", "-k", "20", str(TIMEOUT), *SNAKE, *args], cwd=repo,
+                                env=_env(repo, cluster), stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=60)
+
+
 def _wait_for_checkpointing_job(cluster: SlurmCluster, work: Path, proc: subprocess.Popen,
                                 exclude: set[str], timeout: float = 300) -> str:
     """The id of a RUNNING job (not in ``exclude``) once it has written an epoch checkpoint."""
@@ -276,12 +295,8 @@ def test_preempted_training_resumes_in_the_same_run(repo: Path, cluster: SlurmCl
 
     work = repo / "work_dirs" / "demo" / "lowlight" / "tiny_hrnet"
     out = repo.parent / "preempt-snakemake.log"
-    with out.open("w") as fh:
-        proc = subprocess.Popen(
-            ["timeout", "-k", "20", str(TIMEOUT), *SNAKE, "--configfile", "configs/preempt.yaml",
-             "--retries", "1"],
-            cwd=repo, env=_env(repo, cluster), stdout=fh, stderr=subprocess.STDOUT)
-    try:
+    with _snakemake_in_background(repo, cluster, out, "--configfile", "configs/preempt.yaml",
+                                  "--retries", "1") as proc:
         cancelled = []
         for _attempt in (1, 2):  # the first job, then Snakemake's retry of it
             job_id = _wait_for_checkpointing_job(cluster, work, proc, set(cancelled))
@@ -290,10 +305,6 @@ def test_preempted_training_resumes_in_the_same_run(repo: Path, cluster: SlurmCl
             info = _wait_gone(cluster, job_id)
             assert info["JobState"] == "CANCELLED", info
         rc = proc.wait(timeout=600)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=60)
     log = out.read_text()
     assert rc != 0, f"snakemake should give up after its retry was cancelled too:\n{log[-4000:]}"
     assert list(_submitted(log)) == cancelled, log[-4000:]
@@ -346,11 +357,8 @@ def test_preempted_by_a_higher_partition_training_resumes_and_equals_an_uninterr
 
     work = repo / "work_dirs" / "demo" / "depth" / "tiny_hrnet"
     out = repo.parent / "requeue-snakemake.log"
-    with out.open("w") as fh:
-        proc = subprocess.Popen(
-            ["timeout", "-k", "20", str(TIMEOUT), *SNAKE, "--configfile", "configs/requeue.yaml"],
-            cwd=repo, env=_env(repo, cluster), stdout=fh, stderr=subprocess.STDOUT)
-    try:
+    with _snakemake_in_background(repo, cluster, out, "--configfile",
+                                  "configs/requeue.yaml") as proc:
         job_id = _wait_for_checkpointing_job(cluster, work, proc, set())
         # every CPU of the node (not --exclusive, which slurm 22.05 does not preempt for)
         cpus = re.search(r"CPUTot=(\d+)", subprocess.run(
@@ -364,10 +372,6 @@ def test_preempted_by_a_higher_partition_training_resumes_and_equals_an_uninterr
         _wait_gone(cluster, job_id)
         resume_from = newest_valid_checkpoint(work)
         rc = proc.wait(timeout=TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=60)
     log = out.read_text()
     assert rc == 0, log[-4000:] + _diagnostics(repo, cluster)
     assert "DUE TO PREEMPTION" in log or "CANCELLED" in log, log[-4000:]
@@ -434,12 +438,8 @@ def test_requeued_by_slurm_the_same_job_resumes_and_equals_an_uninterrupted_run(
 
     work = repo / "work_dirs" / "demo" / "depth_lowres" / "tiny_hrnet"
     out = repo.parent / "scontrol-requeue-snakemake.log"
-    with out.open("w") as fh:
-        proc = subprocess.Popen(
-            ["timeout", "-k", "20", str(TIMEOUT), *SNAKE, "--configfile",
-             "configs/scontrol_requeue.yaml"],
-            cwd=repo, env=_env(repo, cluster), stdout=fh, stderr=subprocess.STDOUT)
-    try:
+    with _snakemake_in_background(repo, cluster, out, "--configfile",
+                                  "configs/scontrol_requeue.yaml") as proc:
         job_id = _wait_for_checkpointing_job(cluster, work, proc, set())
         subprocess.run(["scontrol", "requeue", job_id], check=True, timeout=30)
         deadline = time.monotonic() + 120
@@ -450,10 +450,6 @@ def test_requeued_by_slurm_the_same_job_resumes_and_equals_an_uninterrupted_run(
         subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"],
                        check=True, timeout=30)
         rc = proc.wait(timeout=TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=60)
     log = out.read_text()
     assert rc == 0, log[-4000:] + _diagnostics(repo, cluster)
     assert list(_submitted(log)) == [job_id], log[-4000:]  # SLURM brought it back, not a retry
